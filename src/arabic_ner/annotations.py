@@ -1,0 +1,339 @@
+"""Gold annotations in and out: Label Studio JSON exports and CoNLL files.
+
+Every reader checks what it reads and logs each problem on one line that names the file,
+the task and the span (see :mod:`arabic_ner.problems`). Policies:
+
+* Per task, the ``ground_truth`` annotation is used if there is one, else the newest one that
+  was not cancelled. Tasks with no such annotation, and empty texts, are skipped and counted.
+* Offsets outside the text, ``start >= end``, overlapping spans and undeclared labels are errors.
+* If ``value.text`` differs from ``text[start:end]``, the same text is looked for within ±3
+  characters (Label Studio counts UTF-16 units, so offsets drift after an emoji); if found,
+  the span is moved with a warning, else it is an error.
+* Spaces and invisible marks at a span's edges are trimmed with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .alignment import spans_to_tags, tags_to_spans
+from .document import Document, Span
+from .problems import Problems, UserError
+from .text import JOIN, SPACE, Word, char_class, split_words
+
+FROM_NAME, TO_NAME = "label", "text"  # the names used in annotations/labeling-config.xml
+SHIFT_TOLERANCE = 3
+CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".tsv")
+
+
+@dataclass
+class ReadStats:
+    """What a reader skipped, and why: printed after every read so nothing slips away silently."""
+
+    skipped: Counter = field(default_factory=Counter)
+    skipped_ids: dict = field(default_factory=dict)
+
+    def skip(self, reason: str, task_id) -> None:
+        self.skipped[reason] += 1
+        self.skipped_ids.setdefault(reason, []).append(str(task_id))
+
+    def lines(self, path: str) -> list[str]:
+        return [
+            f"{path}: skipped {n} task(s) with {reason} (ids {', '.join(self.skipped_ids[reason][:10])}"
+            f"{', ...' if n > 10 else ''})"
+            for reason, n in sorted(self.skipped.items())
+        ]
+
+
+def read_annotations(
+    path: str | Path, labels: Sequence[str], problems: Problems, stats: ReadStats | None = None
+) -> list[Document]:
+    """Read gold documents from a Label Studio JSON export or a CoNLL file (chosen by suffix)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: annotation file not found")
+    stats = stats if stats is not None else ReadStats()
+    if path.suffix.lower() == ".json":
+        return read_labelstudio(path, labels, problems, stats)
+    if path.suffix.lower() in CONLL_SUFFIXES:
+        return read_conll(path, labels, problems)
+    raise UserError(
+        f"{path}: unknown annotation format; use a Label Studio JSON export (.json) "
+        f"or a CoNLL file ({', '.join(CONLL_SUFFIXES)})"
+    )
+
+
+def load_json(path: Path):
+    """``json.load`` whose error names the line and column, without a traceback."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; "
+            "re-export the file from Label Studio or fix it by hand"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+
+
+# ---------------------------------------------------------------- Label Studio
+
+def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stats: ReadStats) -> list[Document]:
+    tasks = load_json(path)
+    if isinstance(tasks, dict):  # a single task
+        tasks = [tasks]
+    if not isinstance(tasks, list):
+        raise UserError(f"{path}: a Label Studio export is a JSON list of tasks")
+    documents = []
+    for n, task in enumerate(tasks):
+        task_id = task.get("id", f"#{n}") if isinstance(task, dict) else f"#{n}"
+        where = f"{path}: task {task_id}"
+        text = task.get("data", {}).get("text") if isinstance(task, dict) and isinstance(task.get("data"), dict) else None
+        if not isinstance(text, str):
+            problems.error(where, "has no data.text string; a task must look like {\"data\": {\"text\": ...}, \"annotations\": [...]}")
+            continue
+        if not text.strip():
+            stats.skip("an empty text", task_id)
+            continue
+        annotation = choose_annotation(task.get("annotations") or [])
+        if annotation is None:
+            stats.skip("no completed annotation", task_id)
+            continue
+        spans = []
+        for item in annotation.get("result") or []:
+            if isinstance(item, dict) and item.get("type") == "labels":
+                span = _read_result_item(item, text, labels, where, problems)
+                if span is not None:
+                    spans.append(span)
+        doc_id = str(task["data"].get("doc_id", task_id))
+        documents.append(Document(doc_id, text, _without_overlaps(spans, text, where, problems), str(path)))
+    return documents
+
+
+def choose_annotation(annotations: list) -> dict | None:
+    """The ``ground_truth`` annotation, else the newest one that was not cancelled."""
+    usable = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
+    for annotation in usable:
+        if annotation.get("ground_truth"):
+            return annotation
+    if not usable:
+        return None
+    # ISO timestamps sort as strings; the id breaks ties and stands in when timestamps are missing.
+    return max(usable, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), _int_or_zero(a.get("id"))))
+
+
+def _int_or_zero(value) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, problems: Problems) -> Span | None:
+    value = item.get("value") or {}
+    start, end, names = value.get("start"), value.get("end"), value.get("labels") or []
+    shown = f"span [{start},{end}) {value.get('text', '')!r}"
+    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
+        problems.error(f"{where}: {shown}", "start and end must be integer character offsets")
+        return None
+    if len(names) != 1:
+        problems.error(f"{where}: {shown}", f"has {len(names)} labels {names}; give each span exactly one")
+        return None
+    label = names[0]
+    shown = f"{shown} {label}"
+    if label not in labels:
+        problems.error(
+            f"{where}: {shown}",
+            f"label {label!r} is not declared; the declared labels are {', '.join(labels)} "
+            "(rename it in Label Studio or add it to `labels:` in the config)",
+        )
+        return None
+    expected = value.get("text")
+    if isinstance(expected, str) and text[start:end] != expected:
+        shift = _find_shift(text, start, expected)
+        if shift is None:
+            found = text[max(start, 0) : max(end, 0)]
+            problems.error(
+                f"{where}: {shown}",
+                f"value.text does not match the task text, which has {found!r} there, and the text is not "
+                f"within ±{SHIFT_TOLERANCE} characters either; fix the offsets or re-annotate the span",
+            )
+            return None
+        problems.warning(
+            f"{where}: {shown}",
+            f"offsets did not match value.text; moved by {shift:+d} to [{start + shift},{start + shift + len(expected)})",
+        )
+        start, end = start + shift, start + shift + len(expected)
+    if not 0 <= start < end <= len(text):
+        problems.error(
+            f"{where}: {shown}",
+            f"offsets must satisfy 0 <= start < end <= {len(text)} (the text length); fix or delete the span",
+        )
+        return None
+    trimmed_start, trimmed_end = start, end
+    while trimmed_start < trimmed_end and char_class(text[trimmed_start]) in (SPACE, JOIN):
+        trimmed_start += 1
+    while trimmed_end > trimmed_start and char_class(text[trimmed_end - 1]) in (SPACE, JOIN):
+        trimmed_end -= 1
+    if trimmed_start == trimmed_end:
+        problems.error(f"{where}: {shown}", "covers only spaces or invisible marks; delete the span")
+        return None
+    if (trimmed_start, trimmed_end) != (start, end):
+        problems.warning(
+            f"{where}: {shown}",
+            f"spaces or invisible marks at its edges were trimmed: now [{trimmed_start},{trimmed_end})",
+        )
+    return Span(trimmed_start, trimmed_end, label)
+
+
+def _find_shift(text: str, start: int, expected: str) -> int | None:
+    for distance in range(1, SHIFT_TOLERANCE + 1):
+        for shift in (-distance, distance):
+            s = start + shift
+            if s >= 0 and text[s : s + len(expected)] == expected:
+                return shift
+    return None
+
+
+def _without_overlaps(spans: list[Span], text: str, where: str, problems: Problems) -> list[Span]:
+    """Overlapping spans are errors naming both; an exact duplicate is dropped with a warning."""
+    kept: list[Span] = []
+    for span in sorted(spans):
+        clash = next((k for k in kept if k.covers(span)), None)
+        if clash is None:
+            kept.append(span)
+        elif (clash.start, clash.end, clash.label) == (span.start, span.end, span.label):
+            problems.warning(f"{where}: span {span.describe(text)}", "appears twice; the copy is ignored")
+        else:
+            problems.error(
+                f"{where}: span {span.describe(text)}",
+                f"overlaps span {clash.describe(text)}; spans must be flat, so delete or shorten one of them",
+            )
+    return kept
+
+
+def result_item(doc: Document, span: Span, index: int) -> dict:
+    """A Label Studio ``labels`` result item for one span (``score`` is added for predictions)."""
+    item = {
+        "id": f"{doc.id}-{index}"[-40:],
+        "from_name": FROM_NAME,
+        "to_name": TO_NAME,
+        "type": "labels",
+        "value": {"start": span.start, "end": span.end, "text": doc.text[span.start : span.end], "labels": [span.label]},
+    }
+    if span.score is not None:
+        item["score"] = round(span.score, 4)
+    return item
+
+
+def labelstudio_task(doc: Document, key: str = "annotations", extra: dict | None = None) -> dict:
+    """A Label Studio task holding ``doc``'s spans as an annotation (or, with key="predictions", a prediction)."""
+    entry = {"result": [result_item(doc, s, i) for i, s in enumerate(doc.spans)], **(extra or {})}
+    return {"data": {"text": doc.text, "doc_id": doc.id}, key: [entry]}
+
+
+# ---------------------------------------------------------------- CoNLL
+
+def read_conll(path: Path, labels: Sequence[str], problems: Problems) -> list[Document]:
+    """Read ``token TAG`` lines (IOB2). Blank lines end sentences; ``# doc_id = X`` or ``-DOCSTART-``
+    lines start a new document (without them the whole file is one document). A document's text
+    is its tokens joined by spaces, one line per sentence."""
+    declared = set(labels)
+    documents: list[Document] = []
+    doc_id, sentences, sentence = None, [], []
+
+    def flush_document() -> None:
+        nonlocal sentences
+        if sentence:
+            sentences.append(list(sentence))
+            sentence.clear()
+        if sentences:
+            name = doc_id or (path.stem if not documents else f"{path.stem}-{len(documents) + 1}")
+            documents.append(_conll_document(name, sentences, str(path)))
+        sentences = []
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    for number, line in enumerate(lines, 1):
+        fields = line.split()
+        if line.startswith("# doc_id = ") or (fields and fields[0] == "-DOCSTART-"):
+            flush_document()
+            doc_id = line[len("# doc_id = ") :].strip() if line.startswith("#") else None
+            continue
+        if not fields:
+            if sentence:
+                sentences.append(list(sentence))
+                sentence.clear()
+            continue
+        if len(fields) != 2:
+            problems.error(f"{path}: line {number}", f"expected 'token TAG', found {len(fields)} fields: {line!r}")
+            continue
+        token, tag = fields
+        prefix, _, typ = tag.partition("-")
+        if tag != "O" and (prefix not in ("B", "I") or not typ):
+            problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
+            continue
+        if typ and typ not in declared:
+            problems.error(
+                f"{path}: line {number}",
+                f"label {typ!r} is not declared; the declared labels are {', '.join(labels)}",
+            )
+            continue
+        if prefix == "I" and (not sentence or sentence[-1][1][2:] != typ):
+            problems.warning(f"{path}: line {number}", f"{tag} does not continue a {typ} entity; read as B-{typ}")
+        sentence.append((token, tag))
+    flush_document()
+    return documents
+
+
+def _conll_document(doc_id: str, sentences: list[list[tuple[str, str]]], source: str) -> Document:
+    text_parts, words, tags = [], [], []
+    offset = 0
+    for s, sentence in enumerate(sentences):
+        if s:
+            text_parts.append("\n")
+            offset += 1
+        for t, (token, tag) in enumerate(sentence):
+            if t:
+                text_parts.append(" ")
+                offset += 1
+            words.append(Word(offset, offset + len(token), token))
+            tags.append(tag)
+            text_parts.append(token)
+            offset += len(token)
+        tags.append("O")  # a sentence break also ends an entity
+        words.append(Word(offset, offset, ""))
+    return Document(doc_id, "".join(text_parts), tags_to_spans(words, tags), source)
+
+
+def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
+    """The document as CoNLL lines (``token TAG``), a blank line where the text has a line break,
+    and a ``# doc_id = ...`` header.
+
+    A token is a run of words with nothing between them that lie in the same entity (or all
+    outside one), so tokens split only where an entity boundary needs it: ``لداعش`` is written
+    ``ل O`` / ``داعش B-ORG``, but ``بغداد`` and ``F-16`` stay whole.
+    """
+    words = split_words(doc.text)
+    tags, _ = spans_to_tags(words, doc.spans, doc.text, expand=True)
+    if with_header:
+        yield f"# doc_id = {doc.id}"
+    token_start = token_tag = None
+    previous_end = 0
+    for word, tag in zip(words, tags):
+        glued = token_start is not None and word.start == previous_end
+        if glued and (tag == "O" and token_tag == "O" or tag.startswith("I-")):
+            previous_end = word.end
+            continue
+        if token_start is not None:
+            yield f"{doc.text[token_start:previous_end]} {token_tag}"
+            if "\n" in doc.text[previous_end : word.start]:
+                yield ""
+        token_start, token_tag, previous_end = word.start, tag, word.end
+    if token_start is not None:
+        yield f"{doc.text[token_start:previous_end]} {token_tag}"
+    yield ""

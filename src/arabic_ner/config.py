@@ -1,0 +1,192 @@
+"""Typed training configuration: a YAML file maps onto :class:`Config`, which checks itself.
+
+An unknown key is an error that names the key (and the nearest known one). Keys follow
+transformers' ``TrainingArguments`` wherever one exists, so ``--set learning_rate=3e-5``
+means what a transformers user expects. The resolved config is saved next to every model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .problems import UserError
+
+SCRATCH = "scratch"
+
+
+@dataclass
+class ScratchModel:
+    """A small BERT initialised from random weights, with a WordPiece vocabulary trained on the training texts."""
+
+    num_hidden_layers: int = 4
+    hidden_size: int = 256
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    vocab_size: int = 8000  # upper bound; a small corpus yields fewer pieces
+    min_frequency: int = 1  # a piece must occur this often in the training texts to enter the vocabulary
+
+
+@dataclass
+class Config:
+    model: str = "CAMeL-Lab/bert-base-arabic-camelbert-msa"
+    revision: str = "main"
+    scratch: ScratchModel | None = None
+    labels: list[str] = field(default_factory=lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"])
+    train: list[str] = field(default_factory=lambda: ["annotations/corpus.json"])
+    dev: str | None = None
+    dev_fraction: float = 0.2
+    max_length: int = 512
+    stride: int = 128
+    output_dir: str = "models/camelbert-msa"
+    num_train_epochs: float = 10.0
+    learning_rate: float = 5e-5
+    per_device_train_batch_size: int = 8
+    per_device_eval_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.01
+    warmup_steps: float = 0.1
+    lr_scheduler_type: str = "linear"
+    seed: int = 42
+    bf16: bool = False
+    fp16: bool = False
+    logging_steps: int = 10
+    max_train_documents: int | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check values that types alone cannot; raise a UserError that says what to change."""
+        problems = []
+        if not self.labels:
+            problems.append("labels: must list at least one entity type, e.g. [LOC, ORG]")
+        for label in self.labels:
+            if not label or label == "O" or "-" in label or label != label.strip():
+                problems.append(f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)")
+        if len(set(self.labels)) != len(self.labels):
+            problems.append(f"labels: {self.labels} lists a type twice")
+        if self.model == SCRATCH and self.scratch is None:
+            problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny.yaml)")
+        if self.max_length < 16:
+            problems.append(f"max_length: {self.max_length} is too small; use 16 or more")
+        if not 0 <= self.stride <= (self.max_length - 2) // 2:
+            problems.append(
+                f"stride: {self.stride} must be between 0 and (max_length - 2) / 2 = {(self.max_length - 2) // 2}"
+            )
+        if not 0 <= self.dev_fraction < 1:
+            problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
+        if self.bf16 and self.fp16:
+            problems.append("bf16 and fp16: choose one")
+        for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name}: must be positive")
+        if problems:
+            raise UserError(*(f"config error: {p}" for p in problems))
+
+    @property
+    def bio_labels(self) -> list[str]:
+        """The model's label list, in id order: ``O`` then ``B-``/``I-`` for each type."""
+        return ["O"] + [f"{prefix}-{label}" for label in self.labels for prefix in ("B", "I")]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(
+            "# The resolved configuration this model was trained with (arabic_ner).\n"
+            + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False),
+            encoding="utf-8",
+        )
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Read a YAML config and apply ``key=value`` overrides (``scratch.hidden_size=128`` for nested keys)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found; pick one from configs/ (e.g. configs/tiny.yaml)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise UserError(f"{path}: {where}malformed YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a config must be a mapping of keys to values")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {item!r}: expected key=value, e.g. --set num_train_epochs=3")
+        _set_dotted(raw, key.strip(), yaml.safe_load(value) if value.strip() else None, f"--set {item}")
+    return from_dict(Config, raw, str(path))
+
+
+def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        child = tree.get(part)
+        if child is None:
+            child = tree[part] = {}
+        if not isinstance(child, dict):
+            raise UserError(f"{where}: {part!r} is not a section, so {dotted!r} cannot be set")
+        tree = child
+    tree[last] = value
+
+
+def from_dict(cls, raw: dict, source: str, prefix: str = ""):
+    """Build dataclass ``cls`` from ``raw``, checking every key and type."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+            raise UserError(f"{source}: unknown config key '{prefix}{key}'{hint}")
+        kwargs[key] = _coerce(value, hints[key], f"{source}: {prefix}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(value, hint, where: str):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (hint,) = [o for o in options if o is not type(None)]
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where.split(": ")[0], where.split(": ", 1)[1] + ".")
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise UserError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, item, where) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads 5e-5 as a string (it wants 5.0e-5)
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    raise UserError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")

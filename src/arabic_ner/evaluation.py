@@ -1,0 +1,152 @@
+"""Evaluation reports: score predictions against gold and write JSON, Markdown and an errors file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+from .alignment import spans_to_tags
+from .document import Document, Span
+from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores
+from .problems import Problems, UserError
+from .text import split_words
+
+CONTEXT = 40  # characters shown on each side of an error
+
+
+def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str]) -> tuple[dict, list[dict]]:
+    """The report (a JSON-ready dict) and the list of errors for predictions ``pred`` of documents ``gold``.
+
+    seqeval scores are computed on the word tags of :func:`split_words`; a gold span that does not
+    fall on word boundaries is widened to whole words there (and counted as ``unaligned_gold_spans``).
+    The character-span scores use the spans as they are.
+    """
+    y_true, y_pred, errors = [], [], []
+    unaligned = 0
+    for g, p in zip(gold, pred, strict=True):
+        words = split_words(g.text)
+        gold_tags, bad = spans_to_tags(words, g.spans, g.text, expand=True)
+        unaligned += len(bad)
+        y_true.append(gold_tags)
+        y_pred.append(spans_to_tags(words, p.spans, p.text, expand=True)[0])
+        for kind, gs, ps in classify_errors(g.spans, p.spans):
+            errors.append(_error_record(g, kind, gs, ps))
+    report = {
+        "documents": len(gold),
+        "gold_spans": sum(len(d.spans) for d in gold),
+        "predicted_spans": sum(len(d.spans) for d in pred),
+        "unaligned_gold_spans": unaligned,
+        "seqeval": seqeval_scores(y_true, y_pred, labels),
+        "spans": span_scores([d.spans for d in gold], [d.spans for d in pred], labels),
+        "errors": {kind: sum(e["kind"] == kind for e in errors) for kind in ERROR_KINDS},
+    }
+    return report, errors
+
+
+def _error_record(doc: Document, kind: str, gold: Span | None, pred: Span | None) -> dict:
+    start = min(s.start for s in (gold, pred) if s)
+    end = max(s.end for s in (gold, pred) if s)
+    text = doc.text
+    context = f"{text[max(0, start - CONTEXT):start]}⟦{text[start:end]}⟧{text[end:end + CONTEXT]}"
+    return {
+        "doc_id": doc.id,
+        "kind": kind,
+        "gold": doc.entity(gold) if gold else None,
+        "pred": doc.entity(pred) if pred else None,
+        "context": " ".join(context.split()),
+    }
+
+
+def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[str]], list[list[str]]]:
+    """Gold and predicted tag sequences from a conlleval-style file: ``token GOLD PRED`` per line,
+    blank lines between sentences, ``-DOCSTART-`` and ``# ...`` lines ignored."""
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    y_true, y_pred, gold, pred = [], [], [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-" or line.startswith("# "):
+            if gold:
+                y_true.append(gold)
+                y_pred.append(pred)
+                gold, pred = [], []
+            continue
+        if len(fields) != 3:
+            problems.error(f"{path}: line {number}", f"expected 'token GOLD PRED', found {len(fields)} fields: {line!r}")
+            continue
+        for tag in fields[1:]:
+            if tag != "O" and (tag[:2] not in ("B-", "I-") or len(tag) < 3):
+                problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
+        gold.append(fields[1])
+        pred.append(fields[2])
+    if gold:
+        y_true.append(gold)
+        y_pred.append(pred)
+    problems.raise_if_errors(str(path))
+    if not y_true:
+        raise UserError(f"{path}: no tokens found; expected lines of 'token GOLD PRED'")
+    return y_true, y_pred
+
+
+def score_conll(path: Path, problems: Problems) -> dict:
+    y_true, y_pred = read_conll_predictions(path, problems)
+    labels = sorted({tag[2:] for seq in y_true + y_pred for tag in seq if tag != "O"})
+    return {
+        "sentences": len(y_true),
+        "tokens": sum(map(len, y_true)),
+        "seqeval": seqeval_scores(y_true, y_pred, labels),
+    }
+
+
+def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, title: str) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and (with a model) ``errors.jsonl``; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "report.md"]
+    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(report_markdown(report, errors, title), encoding="utf-8")
+    if errors is not None:
+        paths.append(out / "errors.jsonl")
+        with open(paths[2], "w", encoding="utf-8") as f:
+            for error in errors:
+                f.write(json.dumps(error, ensure_ascii=False) + "\n")
+    return paths
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def report_markdown(report: dict, errors: list[dict] | None, title: str) -> str:
+    lines = [f"# {title}", ""]
+    counts = [k for k in ("documents", "sentences", "tokens", "gold_spans", "predicted_spans", "unaligned_gold_spans") if k in report]
+    lines += [", ".join(f"{k.replace('_', ' ')}: {report[k]}" for k in counts), ""]
+    tables = [("seqeval strict (IOB2)", report["seqeval"]["strict"]), ("seqeval conlleval", report["seqeval"]["conlleval"])]
+    if "spans" in report:
+        tables.append(("character spans, exact", report["spans"]))
+    header = "| type | " + " | ".join(f"{name} P / R / F1" for name, _ in tables) + " | support |"
+    lines += [header, "|" + "---|" * (len(tables) + 2)]
+    first = tables[-1][1] if "spans" in report else tables[0][1]
+    for row in list(first["per_type"]) + ["micro", "macro"]:
+        cells = []
+        for _, table in tables:
+            entry = table.get(row) if row in ("micro", "macro") else table["per_type"].get(row)
+            cells.append("–" if not entry else f"{_pct(entry['precision'])} / {_pct(entry['recall'])} / {_pct(entry['f1'])}")
+        entry = first.get(row) if row in ("micro", "macro") else first["per_type"].get(row)
+        support = entry["support"] if entry else 0
+        label = f"**{row}**" if row in ("micro", "macro") else row
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {support} |")
+    if errors is not None:
+        lines += ["", "## Errors", "", ", ".join(f"{k}: {v}" for k, v in report["errors"].items()), ""]
+        by_kind = Counter()
+        for error in errors:
+            if by_kind[error["kind"]] >= 10:
+                continue
+            by_kind[error["kind"]] += 1
+            gold = f"{error['gold']['label']} {error['gold']['text']!r}" if error["gold"] else "–"
+            pred = f"{error['pred']['label']} {error['pred']['text']!r}" if error["pred"] else "–"
+            lines.append(f"- {error['kind']} ({error['doc_id']}): gold {gold}, predicted {pred}: {error['context']}")
+        lines += ["", "The first 10 errors of each kind are shown; errors.jsonl lists them all."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,143 @@
+"""Batch tagging: documents in, character spans out, streamed in input order.
+
+Documents are read in chunks. Within a chunk, every window of every document (long
+documents have several, see :mod:`arabic_ner.encoding`) is sorted by length and packed into
+batches under a token budget, so little work is spent on padding. Each word takes the label
+of its first piece in the window that owns it; words are decoded to spans over the original
+text. Memory stays flat however many documents stream through.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from dataclasses import dataclass
+from itertools import islice
+from typing import Iterable, Iterator
+
+from .alignment import tags_to_spans
+from .document import Document
+from .encoding import Encoder
+from .modeling import META_KEY, load_trained
+from .text import PRETOKENIZER, split_words
+
+
+@dataclass
+class Tagged:
+    """A tagged document: ``document.spans`` holds the predictions; ``score`` is the mean confidence
+    over its words (``None`` for a document with no words)."""
+
+    document: Document
+    score: float | None
+
+
+class Tagger:
+    """A trained model ready to tag text.
+
+    >>> tagger = Tagger.load("models/tiny")                       # doctest: +SKIP
+    >>> [s.label for s in tagger.tag_text("قصف التحالف مواقع لداعش")]  # doctest: +SKIP
+    ['ORG', 'ORG']
+    """
+
+    def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 32,
+                 max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 256):
+        import torch
+
+        meta = getattr(model.config, META_KEY, None) or {}
+        if meta.get("pretokenizer") != PRETOKENIZER:
+            print(
+                f"warning: this model was not trained with arabic_ner's {PRETOKENIZER} word splitting "
+                f"(it says {meta.get('pretokenizer')!r}); predicted spans may not start after proclitics",
+                file=sys.stderr,
+            )
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.to(self.device).eval()
+        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+        if stride is None:
+            stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
+        self.encoder = Encoder(tokenizer, max_length, stride)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.batch_size = batch_size
+        self.max_batch_tokens = max(max_batch_tokens, max_length)
+        self.chunk_documents = chunk_documents
+        if self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            self._autocast = lambda: torch.autocast("cuda", dtype=dtype)
+        else:
+            self._autocast = nullcontext
+
+    @classmethod
+    def load(cls, path: str, **kwargs) -> Tagger:
+        tokenizer, model = load_trained(path)
+        return cls(model, tokenizer, **kwargs)
+
+    def tag_text(self, text: str) -> list:
+        """The spans of one text."""
+        return next(self.tag([Document("text", text)])).document.spans
+
+    def tag(self, documents: Iterable[Document]) -> Iterator[Tagged]:
+        """Tag documents lazily, yielding them in input order with ``spans`` replaced by predictions."""
+        documents = iter(documents)
+        while chunk := list(islice(documents, self.chunk_documents)):
+            yield from self._tag_chunk(chunk)
+
+    def _tag_chunk(self, chunk: list[Document]) -> list[Tagged]:
+        import torch
+
+        encodings = self.encoder.encode([split_words(doc.text) for doc in chunk])
+        labels = [[0] * len(enc.words) for enc in encodings]
+        scores = [[1.0] * len(enc.words) for enc in encodings]
+        windows = [(d, k) for d, enc in enumerate(encodings) for k in range(len(enc.windows))]
+        windows.sort(key=lambda dk: -_length(encodings[dk[0]].windows[dk[1]]))
+        for batch in self._batches(windows, encodings):
+            inputs = [self.encoder.inputs(encodings[d], k) for d, k in batch]
+            width = len(inputs[0])  # sorted longest first
+            ids = torch.full((len(inputs), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(inputs), width), dtype=torch.long)
+            for row, seq in enumerate(inputs):
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            # Only the first piece of each owned word is read, so gather those rows before the softmax.
+            rows, cols, targets = [], [], []
+            offset = len(self.encoder.prefix)
+            for row, (d, k) in enumerate(batch):
+                start = encodings[d].windows[k][0]
+                for p in encodings[d].owned[k]:
+                    rows.append(row)
+                    cols.append(p - start + offset)
+                    targets.append((d, encodings[d].word_ids[p]))
+            with torch.inference_mode(), self._autocast():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                picked = logits[torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device)]
+                best, best_ids = picked.float().softmax(-1).max(-1)
+            for (d, w), label_id, prob in zip(targets, best_ids.tolist(), best.tolist()):
+                labels[d][w] = label_id
+                scores[d][w] = prob
+        tagged = []
+        for doc, enc, doc_labels, doc_scores in zip(chunk, encodings, labels, scores):
+            tags = [self.id2label[i] for i in doc_labels]
+            spans = tags_to_spans(enc.words, tags, doc_scores)
+            score = sum(doc_scores) / len(doc_scores) if doc_scores else None
+            tagged.append(Tagged(Document(doc.id, doc.text, spans, doc.source), score))
+        return tagged
+
+    def _batches(self, windows, encodings) -> Iterator[list]:
+        """Pack length-sorted windows into batches of at most ``batch_size`` rows and
+        ``max_batch_tokens`` padded tokens."""
+        batch: list = []
+        width = 0
+        extra = len(self.encoder.prefix) + len(self.encoder.suffix)
+        for d, k in windows:
+            length = _length(encodings[d].windows[k]) + extra
+            width = max(width, length)
+            if batch and (len(batch) >= self.batch_size or width * (len(batch) + 1) > self.max_batch_tokens):
+                yield batch
+                batch, width = [], length
+            batch.append((d, k))
+        if batch:
+            yield batch
+
+
+def _length(window: tuple[int, int]) -> int:
+    return window[1] - window[0]

@@ -1,0 +1,97 @@
+"""Scores: seqeval entity P/R/F1 on word tags, exact character-span P/R/F1, and error kinds.
+
+seqeval is called directly. (``evaluate.load("seqeval")`` downloads a script from the Hub at
+run time, so it fails offline.) Two seqeval modes are reported: *strict* (IOB2 scheme, an
+entity counts only with a proper ``B-``) and *conlleval* (seqeval's default, which repairs a
+stray ``I-`` the way conlleval.pl does). The character-span scores compare offsets into the
+original text and are the ones that matter to users of the spans.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+
+from .document import Span
+
+ERROR_KINDS = ("missed", "spurious", "wrong-type", "wrong-boundary")
+
+
+def seqeval_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: Sequence[str]) -> dict:
+    """``{"strict": table, "conlleval": table}`` where a table is per-type, micro and macro P/R/F1."""
+    return {
+        "strict": _table(classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0), labels),
+        "conlleval": _table(classification_report(y_true, y_pred, output_dict=True, zero_division=0), labels),
+    }
+
+
+def _table(report: dict, labels: Sequence[str]) -> dict:
+    def row(entry):
+        return {
+            "precision": float(entry["precision"]),
+            "recall": float(entry["recall"]),
+            "f1": float(entry["f1-score"]),
+            "support": int(entry["support"]),
+        }
+
+    per_type = {label: row(report[label]) if label in report else None for label in labels}
+    per_type.update({label: row(entry) for label, entry in report.items() if label not in per_type and "avg" not in label})
+    return {"per_type": per_type, "micro": row(report["micro avg"]), "macro": row(report["macro avg"])}
+
+
+def prf(tp: int, n_pred: int, n_gold: int, support: int | None = None) -> dict:
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold if support is None else support}
+
+
+def span_scores(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence[str]) -> dict:
+    """Exact-match P/R/F1 of character spans (start, end and label all equal), per type, micro and macro."""
+    tp, n_gold, n_pred = Counter(), Counter(), Counter()
+    for gold_spans, pred_spans in zip(gold, pred, strict=True):
+        gold_keys = {(s.start, s.end, s.label) for s in gold_spans}
+        pred_keys = {(s.start, s.end, s.label) for s in pred_spans}
+        for key in gold_keys & pred_keys:
+            tp[key[2]] += 1
+        n_gold.update(k[2] for k in gold_keys)
+        n_pred.update(k[2] for k in pred_keys)
+    types = list(labels) + sorted((set(n_gold) | set(n_pred)) - set(labels))
+    per_type = {t: prf(tp[t], n_pred[t], n_gold[t]) for t in types}
+    scored = [t for t in types if n_gold[t] or n_pred[t]]
+    macro = {
+        key: sum(per_type[t][key] for t in scored) / len(scored) if scored else 0.0
+        for key in ("precision", "recall", "f1")
+    }
+    macro["support"] = sum(n_gold.values())
+    return {
+        "per_type": per_type,
+        "micro": prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values())),
+        "macro": macro,
+    }
+
+
+def classify_errors(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[str, Span | None, Span | None]]:
+    """Each error as ``(kind, gold, pred)``.
+
+    A prediction that overlaps a gold span is paired with the gold span it overlaps most:
+    the pair is *wrong-type* if the labels differ (the boundaries may differ too), else
+    *wrong-boundary*. Gold spans left unpaired are *missed*; predictions left unpaired are *spurious*.
+    """
+    exact = {(s.start, s.end, s.label) for s in gold} & {(s.start, s.end, s.label) for s in pred}
+    gold_left = [s for s in gold if (s.start, s.end, s.label) not in exact]
+    pred_left = [s for s in pred if (s.start, s.end, s.label) not in exact]
+    errors = []
+    for p in sorted(pred_left):
+        overlapping = [g for g in gold_left if g.covers(p)]
+        if not overlapping:
+            errors.append(("spurious", None, p))
+            continue
+        g = max(overlapping, key=lambda g: min(g.end, p.end) - max(g.start, p.start))
+        gold_left.remove(g)
+        errors.append(("wrong-type" if g.label != p.label else "wrong-boundary", g, p))
+    errors.extend(("missed", g, None) for g in gold_left)
+    return sorted(errors, key=lambda e: (e[1] or e[2]).start)

@@ -1,0 +1,241 @@
+"""Loading and building models and tokenizers: from the Hub, from a local directory, or from scratch.
+
+Weights are loaded only from safetensors files and never with ``trust_remote_code``: a
+model directory is data, not code. When the Hub cannot be reached, loading fails with one
+message that names the ways out. A saved model is a standard Hugging Face token
+classification directory; its ``id2label`` is the one source of truth for the label set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .config import SCRATCH, Config
+from .problems import UserError
+from .text import PRETOKENIZER
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
+
+
+def build_for_training(config: Config, train_word_forms):
+    """The tokenizer and token classifier that training starts from.
+
+    ``train_word_forms`` (an iterable of lists of word forms) is only read for a scratch model,
+    whose WordPiece vocabulary is trained on it.
+    """
+    labels = config.bio_labels
+    id2label = dict(enumerate(labels))
+    label2id = {label: i for i, label in id2label.items()}
+    if config.model == SCRATCH:
+        tokenizer = train_wordpiece(train_word_forms, config)
+        model = _scratch_model(config, tokenizer, id2label, label2id)
+    else:
+        from transformers import AutoModelForTokenClassification
+
+        tokenizer = load_tokenizer(config.model, config.revision)
+        model = _from_pretrained(
+            AutoModelForTokenClassification,
+            config.model,
+            config.revision,
+            num_labels=len(labels),
+            id2label=id2label,
+            label2id=label2id,
+            ignore_mismatched_sizes=True,  # a model that already has a token-classification head for other labels
+        )
+    tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
+    setattr(model.config, META_KEY, {"pretokenizer": PRETOKENIZER, "stride": config.stride})
+    return tokenizer, model
+
+
+def train_wordpiece(word_forms, config: Config):
+    """A BERT WordPiece tokenizer trained on the given word lists (see ``ScratchModel``)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertTokenizer
+
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # No lowercasing and no accent stripping: split_words has already normalised what matters,
+    # and lowercasing would turn F-16 into f-16.
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=config.scratch.vocab_size,
+        min_frequency=config.scratch.min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
+    backend.train_from_iterator(word_forms, trainer)
+    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    # do_lower_case/strip_accents are written to tokenizer_config.json and rebuild the normaliser
+    # on load, so they must say what the backend does.
+    return BertTokenizer(
+        tokenizer_object=backend,
+        do_lower_case=False,
+        strip_accents=False,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+
+
+def _scratch_model(config: Config, tokenizer, id2label, label2id):
+    from transformers import BertConfig, BertForTokenClassification
+
+    s = config.scratch
+    bert = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=s.hidden_size,
+        num_hidden_layers=s.num_hidden_layers,
+        num_attention_heads=s.num_attention_heads,
+        intermediate_size=s.intermediate_size,
+        max_position_embeddings=config.max_length,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=id2label,
+        label2id=label2id,
+    )
+    return BertForTokenClassification(bert)
+
+
+def load_trained(path: str):
+    """A trained token classifier and its tokenizer, for prediction and evaluation.
+
+    Returns ``(tokenizer, model)``; the label set is ``model.config.id2label``.
+    """
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    config = _from_pretrained(AutoConfig, path, None)
+    check_label_scheme(config.id2label, path)  # before any weights are read
+    model = _from_pretrained(AutoModelForTokenClassification, path, None, config=config)
+    return load_tokenizer(path, None), model
+
+
+def check_label_scheme(id2label: dict, where: str) -> None:
+    labels = list(id2label.values())
+    bad = [label for label in labels if label != "O" and label[:2] not in ("B-", "I-")]
+    if "O" not in labels or bad:
+        raise UserError(
+            f"{where}: id2label {labels} is not an IOB2 label set (O, B-TYPE, I-TYPE); "
+            "it is not a token classifier trained by arabic_ner"
+        )
+
+
+def entity_types(id2label: dict) -> list[str]:
+    """The entity types of an IOB2 label set, in id order: ``{0:'O',1:'B-LOC',2:'I-LOC'} -> ['LOC']``."""
+    types: list[str] = []
+    for _, label in sorted((int(k), v) for k, v in id2label.items()):
+        if label != "O" and label[2:] not in types:
+            types.append(label[2:])
+    return types
+
+
+def load_tokenizer(name: str, revision: str | None):
+    from transformers import AutoTokenizer
+
+    tokenizer = _from_pretrained(AutoTokenizer, name, revision)
+    if not tokenizer.is_fast:
+        raise UserError(f"{name}: its tokenizer has no fast (Rust) version, which arabic_ner needs for word offsets")
+    return tokenizer
+
+
+def _from_pretrained(cls, name: str, revision: str | None, **kwargs):
+    """``cls.from_pretrained`` with safetensors only, no remote code, and errors that say what to do."""
+    kwargs.update(trust_remote_code=False)
+    weights = cls.__name__.startswith("AutoModel")
+    if weights:
+        kwargs.update(use_safetensors=True)
+    local = Path(name)
+    if local.is_dir():
+        if weights:
+            _require_safetensors(local)
+        try:
+            return cls.from_pretrained(str(local), **kwargs)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{local}: not a usable Hugging Face model directory ({_first_line(exc)})") from None
+    if local.suffix or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise UserError(f"{name}: no such model directory; check the path (or give a Hub id like org/name)")
+    revision = revision or "main"
+    try:  # the local cache first: no network, no retries
+        return cls.from_pretrained(name, revision=revision, local_files_only=True, **kwargs)
+    except OSError:
+        pass
+    if _hub_offline():
+        raise UserError(
+            f"cannot load {name!r}: there is no such local directory, it is not in the Hugging Face cache, "
+            "and the Hub cannot be reached from here. "
+            f"Ways out: (1) on a machine with access run `hf download {name} --revision {revision}` and copy "
+            "~/.cache/huggingface to this machine (the HF cache), or save the model to a directory and set "
+            "`model: /path/to/dir` (or --set model=/path/to/dir); (2) use the small from-scratch config, "
+            "configs/tiny.yaml, which needs no download."
+        )
+    try:
+        return cls.from_pretrained(name, revision=revision, **kwargs)
+    except OSError as exc:
+        raise UserError(
+            f"cannot load {name!r} (revision {revision}) from the Hub: {_first_line(exc)}. Check the name; "
+            "the model must have safetensors weights (model.safetensors); or set `model:` to a local directory."
+        ) from None
+
+
+def _require_safetensors(directory: Path) -> None:
+    if any(directory.glob("*.safetensors")) or any(directory.glob("*.safetensors.index.json")):
+        return
+    if any(directory.glob("*.bin")):
+        raise UserError(
+            f"{directory}: has only pickle weights (*.bin), which can run code when loaded; arabic_ner loads "
+            "safetensors only. Convert once in a trusted environment: "
+            "AutoModelForTokenClassification.from_pretrained(DIR).save_pretrained(DIR) writes model.safetensors."
+        )
+    raise UserError(f"{directory}: no model weights (model.safetensors) found; is this a model directory?")
+
+
+def _hub_offline() -> bool:
+    """True when HF_HUB_OFFLINE is set or the Hub's host does not answer within 3 seconds
+    (without this check huggingface_hub retries for about a minute before failing)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return True
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return False
+    except OSError:
+        return True
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def save_model(model, tokenizer, directory: str | Path) -> None:
+    """Write a standard Hugging Face model directory (safetensors weights)."""
+    os.makedirs(directory, exist_ok=True)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+
+
+def model_version(directory: str | Path) -> str:
+    """``<dir name>-<first 8 hex of the weights' sha256>``: tells Label Studio which model predicted what."""
+    import hashlib
+
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    for weights in sorted(directory.glob("*.safetensors")):
+        with open(weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return f"{directory.resolve().name}-{digest.hexdigest()[:8]}"

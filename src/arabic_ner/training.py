@@ -1,0 +1,325 @@
+"""Training with the Hugging Face Trainer: data preparation, the dev scorer, the document split and K-fold CV.
+
+The Trainer (accelerate underneath) picks the CPU or GPU by itself. Each epoch the model is
+scored on the dev documents with seqeval (strict IOB2, entity-level micro F1) and the best
+checkpoint is kept. A saved model directory holds the standard Hugging Face files plus
+``training_config.yaml`` (the resolved config) and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import statistics
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .alignment import MASKED, spans_to_tags
+from .annotations import ReadStats, read_annotations
+from .config import SCRATCH, Config
+from .document import Document
+from .encoding import Encoder
+from .evaluation import score_documents
+from .modeling import build_for_training, load_tokenizer, save_model, train_wordpiece
+from .problems import Problems, UserError
+from .text import split_words
+
+CHECKPOINTS = "checkpoints"
+
+
+def load_documents(paths: Sequence[str], labels: Sequence[str], problems: Problems) -> list[Document]:
+    """Read every annotation file, printing what was skipped; errors stay in ``problems``."""
+    documents = []
+    for path in paths:
+        stats = ReadStats()
+        documents.extend(read_annotations(path, labels, problems, stats))
+        for line in stats.lines(str(path)):
+            print(line, file=sys.stderr)
+    seen = Counter((d.source, d.id) for d in documents)
+    for (source, doc_id), n in seen.items():
+        if n > 1:
+            problems.error(f"{source}: document {doc_id}", f"appears {n} times; give each task a unique data.doc_id")
+    return documents
+
+
+def split_by_document(documents: list[Document], fraction: float, seed: int) -> tuple[list[Document], list[Document]]:
+    """A dev set of whole documents (never sentences), chosen by ``seed``; empty when ``fraction`` is 0
+    or there is only one document."""
+    if fraction <= 0 or len(documents) < 2:
+        return list(documents), []
+    order = list(range(len(documents)))
+    random.Random(seed).shuffle(order)
+    n_dev = min(len(documents) - 1, max(1, round(fraction * len(documents))))
+    dev = set(order[:n_dev])
+    return [d for i, d in enumerate(documents) if i not in dev], [d for i, d in enumerate(documents) if i in dev]
+
+
+def k_folds(documents: list[Document], k: int, seed: int) -> list[tuple[list[Document], list[Document]]]:
+    """``k`` (train, test) splits by document; every document is tested exactly once."""
+    if not 2 <= k <= len(documents):
+        raise UserError(f"--cv {k}: needs 2 <= K <= the number of documents ({len(documents)})")
+    order = list(range(len(documents)))
+    random.Random(seed).shuffle(order)
+    folds = [set(order[i::k]) for i in range(k)]
+    return [
+        ([d for i, d in enumerate(documents) if i not in fold], [d for i, d in enumerate(documents) if i in fold])
+        for fold in folds
+    ]
+
+
+@dataclass
+class DataCheck:
+    """What ``train.py --check`` prints: counts, and every span the words cannot represent."""
+
+    documents: int = 0
+    labels: Counter = field(default_factory=Counter)
+    per_document: dict = field(default_factory=dict)
+    unaligned: list = field(default_factory=list)
+    tokens: int = 0
+    windows: int = 0
+    unknown_words: int = 0
+
+    def lines(self, labels: Sequence[str]) -> list[str]:
+        out = [f"{self.documents} documents, {sum(self.labels.values())} spans, {self.tokens} tokens in {self.windows} windows"]
+        out.append("spans per label: " + ", ".join(f"{label} {self.labels[label]}" for label in labels))
+        width = max((len(d) for d in self.per_document), default=0)
+        out.append(f"{'document':<{width}}  " + " ".join(f"{label:>6}" for label in labels) + "   total")
+        for doc_id, counts in self.per_document.items():
+            out.append(f"{doc_id:<{width}}  " + " ".join(f"{counts[label]:>6}" for label in labels) + f"  {sum(counts.values()):>6}")
+        if self.unknown_words:
+            out.append(f"{self.unknown_words} word(s) the tokenizer drops entirely are fed to the model as its unknown token")
+        return out
+
+
+def prepare_tags(documents: list[Document], problems: Problems) -> list[tuple[list, list[str]]]:
+    """Words and IOB2 tags for each document; spans the words cannot represent are warned about
+    (they are left out of the loss, never moved)."""
+    prepared = []
+    for doc in documents:
+        words = split_words(doc.text)
+        tags, unaligned = spans_to_tags(words, doc.spans, doc.text)
+        for u in unaligned:
+            problems.warning(f"{doc.source}: document {doc.id}: span {u.span.describe(doc.text)}", f"{u.reason}; it is left out of training")
+        prepared.append((words, tags))
+    return prepared
+
+
+def check_data(config: Config, documents: list[Document], problems: Problems) -> DataCheck:
+    """Validate alignment with the tokenizer and count everything, without training."""
+    prepared = prepare_tags(documents, problems)
+    tokenizer = _tokenizer_for(config, prepared)
+    encoder = Encoder(tokenizer, min(config.max_length, tokenizer.model_max_length), config.stride)
+    check = DataCheck(documents=len(documents))
+    for doc, enc in zip(documents, encoder.encode([words for words, _ in prepared])):
+        counts = Counter({label: 0 for label in config.labels})
+        counts.update(s.label for s in doc.spans)
+        check.per_document[doc.id] = counts
+        check.labels.update(counts)
+        check.tokens += len(enc.ids)
+        check.windows += len(enc.windows)
+        check.unknown_words += enc.unknown_words
+    return check
+
+
+def _tokenizer_for(config: Config, prepared):
+    if config.model == SCRATCH:
+        tokenizer = train_wordpiece(([w.form for w in words] for words, _ in prepared), config)
+        tokenizer.model_max_length = config.max_length
+        return tokenizer
+    return load_tokenizer(config.model, config.revision)
+
+
+class DevScorer:
+    """``compute_metrics`` for the Trainer: entity-level seqeval F1 over whole dev documents.
+
+    The dev examples are labelled only on the first piece of the words each window owns
+    (see ``Encoder.scoring_examples``), so reading the labelled positions of a document's windows
+    in order gives each of its words exactly once.
+    """
+
+    def __init__(self, document_of_example: list[int], id2label: dict[int, str], labels: Sequence[str]):
+        self.document_of_example = document_of_example
+        self.id2label = id2label
+        self.labels = labels
+
+    def __call__(self, eval_prediction) -> dict:
+        from .metrics import seqeval_scores
+
+        predictions, label_ids = eval_prediction.predictions, eval_prediction.label_ids
+        n_docs = max(self.document_of_example) + 1
+        y_true: list[list[str]] = [[] for _ in range(n_docs)]
+        y_pred: list[list[str]] = [[] for _ in range(n_docs)]
+        for i, d in enumerate(self.document_of_example):
+            keep = label_ids[i] != -100
+            y_true[d].extend(self.id2label[int(x)] for x in label_ids[i][keep])
+            y_pred[d].extend(self.id2label[int(x)] for x in predictions[i][keep])
+        micro = seqeval_scores(y_true, y_pred, self.labels)["strict"]["micro"]
+        return {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]}
+
+
+def argmax_logits(logits, labels):
+    """Keep only the predicted ids between evaluation steps, not the full logits."""
+    return logits.argmax(dim=-1)
+
+
+def train_model(config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path) -> dict:
+    """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
+    model directory with its config and metrics, and return the metrics."""
+    import torch
+    from datasets import Dataset
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
+
+    output_dir = Path(output_dir)
+    problems = Problems()
+    set_seed(config.seed)
+    train_prepared = prepare_tags(train_docs, problems)
+    dev_prepared = prepare_tags(dev_docs, problems)
+    problems.print()  # only warnings can be here: unaligned spans
+    tokenizer, model = build_for_training(config, ([w.form for w in words] for words, _ in train_prepared))
+    encoder = Encoder(tokenizer, tokenizer.model_max_length, config.stride)
+    label2id = {label: int(i) for label, i in model.config.label2id.items()}
+
+    train_rows = []
+    for enc, (_, tags) in zip(encoder.encode([words for words, _ in train_prepared]), train_prepared):
+        train_rows.extend(encoder.training_examples(enc, tags, label2id))
+    for row in train_rows:
+        row["length"] = len(row["input_ids"])
+    dev_rows, document_of_example = [], []
+    for d, (enc, (_, tags)) in enumerate(zip(encoder.encode([words for words, _ in dev_prepared]), dev_prepared)):
+        examples = encoder.scoring_examples(enc, tags, label2id)
+        dev_rows.extend(examples)
+        document_of_example.extend([d] * len(examples))
+
+    on_gpu = torch.cuda.is_available()
+    if (config.bf16 or config.fp16) and not on_gpu:
+        print("note: bf16/fp16 asked for but no GPU is present; training in fp32 on the CPU", file=sys.stderr)
+    has_dev = bool(dev_rows)
+    args = TrainingArguments(
+        output_dir=str(output_dir / CHECKPOINTS),
+        num_train_epochs=config.num_train_epochs,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_steps,
+        lr_scheduler_type=config.lr_scheduler_type,
+        seed=config.seed,
+        bf16=config.bf16 and on_gpu,
+        fp16=config.fp16 and on_gpu,
+        logging_steps=config.logging_steps,
+        eval_strategy="epoch" if has_dev else "no",
+        save_strategy="best" if has_dev else "no",
+        metric_for_best_model="f1" if has_dev else None,
+        greater_is_better=True,
+        load_best_model_at_end=has_dev,
+        save_total_limit=1,
+        save_only_model=True,
+        train_sampling_strategy="group_by_length",
+        report_to="none",
+        disable_tqdm=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(dev_rows) if has_dev else None,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=DevScorer(document_of_example, dict(model.config.id2label), config.labels) if has_dev else None,
+        preprocess_logits_for_metrics=argmax_logits if has_dev else None,
+    )
+    result = trainer.train()
+
+    save_model(trainer.model, tokenizer, output_dir)
+    config.save(output_dir / "training_config.yaml")
+    shutil.rmtree(output_dir / CHECKPOINTS, ignore_errors=True)
+    metrics = {
+        "train": {"documents": len(train_docs), "windows": len(train_rows), **result.metrics},
+        "best_checkpoint": Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint else None,
+        "log_history": trainer.state.log_history,
+    }
+    if dev_docs:
+        from .inference import Tagger
+
+        tagger = Tagger(trainer.model, tokenizer, batch_size=config.per_device_eval_batch_size)
+        predicted = [t.document for t in tagger.tag(dev_docs)]
+        metrics["dev"], _ = score_documents(dev_docs, predicted, config.labels)
+        metrics["dev"]["document_ids"] = [d.id for d in dev_docs]
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
+    return metrics
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def cross_validate(config: Config, documents: list[Document], k: int, output_dir: str | Path) -> dict:
+    """K-fold cross-validation by document: each fold trains exactly as train.py does (dev split
+    from its training documents) and is scored on its held-out documents. Writes cv.json and cv.md."""
+    from .inference import Tagger
+
+    output_dir = Path(output_dir)
+    folds = []
+    for i, (train_docs, test_docs) in enumerate(k_folds(documents, k, config.seed), 1):
+        print(f"== fold {i}/{k}: {len(train_docs)} training documents, testing on {[d.id for d in test_docs]}", file=sys.stderr)
+        fold_dir = output_dir / f"fold-{i}"
+        fit_docs, dev_docs = split_by_document(train_docs, config.dev_fraction, config.seed)
+        train_model(config, fit_docs, dev_docs, fold_dir)
+        tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
+        predicted = [t.document for t in tagger.tag(test_docs)]
+        report, _ = score_documents(test_docs, predicted, config.labels)
+        folds.append({"fold": i, "test_documents": [d.id for d in test_docs], **report})
+        shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are for the estimate only
+    summary = {"k": k, "folds": folds, "mean_std": _mean_std(folds, config.labels)}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "cv.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (output_dir / "cv.md").write_text(cv_markdown(summary, config.labels), encoding="utf-8")
+    return summary
+
+
+def _mean_std(folds: list[dict], labels: Sequence[str]) -> dict:
+    def stats(values):
+        return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+    out = {
+        "seqeval_strict_micro_f1": stats([f["seqeval"]["strict"]["micro"]["f1"] for f in folds]),
+        "span_micro_f1": stats([f["spans"]["micro"]["f1"] for f in folds]),
+        "span_f1_per_type": {},
+    }
+    for label in labels:
+        values = [f["spans"]["per_type"][label]["f1"] for f in folds if f["spans"]["per_type"][label]["support"]]
+        out["span_f1_per_type"][label] = stats(values) if values else None
+    return out
+
+
+def cv_markdown(summary: dict, labels: Sequence[str]) -> str:
+    ms = summary["mean_std"]
+    lines = [
+        f"# {summary['k']}-fold cross-validation by document",
+        "",
+        f"- character-span micro F1: {100 * ms['span_micro_f1']['mean']:.1f} ± {100 * ms['span_micro_f1']['std']:.1f}",
+        f"- seqeval strict micro F1: {100 * ms['seqeval_strict_micro_f1']['mean']:.1f} ± {100 * ms['seqeval_strict_micro_f1']['std']:.1f}",
+        "",
+        "| fold | test documents | span P | span R | span F1 | seqeval strict F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in summary["folds"]:
+        s = f["spans"]["micro"]
+        lines.append(
+            f"| {f['fold']} | {', '.join(f['test_documents'])} | {100 * s['precision']:.1f} | {100 * s['recall']:.1f} "
+            f"| {100 * s['f1']:.1f} | {100 * f['seqeval']['strict']['micro']['f1']:.1f} |"
+        )
+    lines += ["", "| type | span F1 mean ± std over folds where it occurs |", "|---|---|"]
+    for label in labels:
+        entry = ms["span_f1_per_type"][label]
+        lines.append(f"| {label} | " + (f"{100 * entry['mean']:.1f} ± {100 * entry['std']:.1f}" if entry else "–") + " |")
+    return "\n".join(lines) + "\n"
