@@ -1,0 +1,67 @@
+"""Score a model on gold annotations, or score a conlleval-style file, and write JSON + Markdown reports.
+
+    python evaluate.py --model models/tiny --data annotations/corpus.json
+    python evaluate.py --conll predictions.conll        # lines of: token GOLD PRED
+
+seqeval is called directly: `evaluate.load("seqeval")` downloads its script from the Hub, so it fails offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from arabic_ner.cli import run
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", metavar="DIR", help="trained model directory (use with --data)")
+    source.add_argument("--conll", metavar="FILE", help="conlleval-style file with token, gold and predicted tag")
+    parser.add_argument("--data", metavar="PATH", help="gold annotations: Label Studio .json or CoNLL")
+    parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    args = parser.parse_args(argv)
+    if args.model and not args.data:
+        parser.error("--model needs --data")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from arabic_ner.evaluation import score_conll, score_documents, write_report
+    from arabic_ner.problems import Problems
+
+    problems = Problems()
+    if args.conll:
+        report = score_conll(Path(args.conll), problems)
+        out = args.output_dir or f"reports/{Path(args.conll).stem}"
+        paths = write_report(report, None, out, f"Evaluation of {args.conll}")
+    else:
+        from arabic_ner.inference import Tagger
+        from arabic_ner.modeling import entity_types
+        from arabic_ner.training import load_documents
+
+        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
+        labels = entity_types(tagger.id2label)
+        gold = load_documents([args.data], labels, problems)
+        problems.print(warnings_only=True)
+        problems.raise_if_errors(args.data)
+        predicted = [t.document for t in tagger.tag(gold)]
+        report, errors = score_documents(gold, predicted, labels)
+        report = {"model": args.model, "data": args.data, **report}
+        out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
+        paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}")
+    strict = report["seqeval"]["strict"]["micro"]
+    line = f"seqeval strict micro F1 {100 * strict['f1']:.1f}"
+    if "spans" in report:
+        line += f", character-span micro F1 {100 * report['spans']['micro']['f1']:.1f}"
+    print(line)
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,77 @@
+"""Train an Arabic NER token classifier from Label Studio or CoNLL annotations.
+
+    python train.py --config configs/tiny.yaml
+    python train.py --config configs/camelbert-msa.yaml --train annotations/corpus.json --set num_train_epochs=5
+    python train.py --config configs/tiny.yaml --check       # validate the data, print counts, do not train
+    python train.py --config configs/tiny.yaml --cv 5        # 5-fold cross-validation by document
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from arabic_ner.cli import run
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML config, e.g. configs/tiny.yaml")
+    parser.add_argument("--train", nargs="+", metavar="PATH", help="annotation files (Label Studio .json or CoNLL); default: the config's `train`")
+    parser.add_argument("--dev", metavar="PATH", help="dev annotations; default: split off dev_fraction of the training documents")
+    parser.add_argument("--output-dir", metavar="DIR", help="where the model goes; default: the config's `output_dir`")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
+    parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
+    parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from arabic_ner.config import load_config
+    from arabic_ner.problems import Problems
+    from arabic_ner.training import check_data, cross_validate, load_documents, split_by_document, train_model
+
+    overrides = list(args.set)
+    for key, value in (("train", args.train), ("dev", args.dev), ("output_dir", args.output_dir)):
+        if value:
+            overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
+    config = load_config(args.config, overrides)
+
+    problems = Problems()
+    documents = load_documents(config.train, config.labels, problems)
+    dev_documents = load_documents([config.dev], config.labels, problems) if config.dev else None
+    if args.check:
+        check = check_data(config, documents + (dev_documents or []), problems)
+        problems.print()
+        print("\n".join(check.lines(config.labels)))
+        print(f"check: {len(problems.errors)} error(s), {len(problems.warnings)} warning(s)")
+        return 1 if problems.errors else 0
+    problems.print(warnings_only=True)  # errors are raised below, each on its own line
+    problems.raise_if_errors(" + ".join(config.train + ([config.dev] if config.dev else [])))
+    if config.max_train_documents:
+        documents = documents[: config.max_train_documents]
+    if not documents:
+        from arabic_ner.problems import UserError
+
+        raise UserError(f"no annotated documents in {', '.join(config.train)}; nothing to train on")
+
+    if args.cv:
+        summary = cross_validate(config, documents, args.cv, config.output_dir)
+        ms = summary["mean_std"]["span_micro_f1"]
+        print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
+        return 0
+    if dev_documents is None:
+        documents, dev_documents = split_by_document(documents, config.dev_fraction, config.seed)
+        print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
+    metrics = train_model(config, documents, dev_documents, config.output_dir)
+    if "dev" in metrics:
+        micro = metrics["dev"]["spans"]["micro"]
+        print(f"dev span micro P/R/F1: {100 * micro['precision']:.1f} / {100 * micro['recall']:.1f} / {100 * micro['f1']:.1f}")
+    print(f"model saved to {config.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
