@@ -1,0 +1,72 @@
+from arabic_ner.alignment import IGNORE_INDEX, MASKED, spans_to_tags, tags_to_spans, token_label_ids
+from arabic_ner.document import Span
+from arabic_ner.text import split_words
+
+from conftest import marked
+
+
+def test_span_after_a_proclitic_gets_its_own_tags():
+    doc = marked("قصف ل⟦ORG|داعش⟧ و⟦LOC|سوريا⟧")
+    tags, unaligned = spans_to_tags(split_words(doc.text), doc.spans, doc.text)
+    assert tags == ["O", "O", "B-ORG", "O", "B-LOC"]
+    assert unaligned == []
+
+
+def test_round_trip_spans_tags_spans_on_every_hard_case(hard_documents):
+    for doc in hard_documents:
+        words = split_words(doc.text)
+        tags, unaligned = spans_to_tags(words, doc.spans, doc.text)
+        assert unaligned == [], doc.id
+        assert tags_to_spans(words, tags) == sorted(doc.spans), doc.id
+
+
+def test_multiword_span_text_is_the_original_slice():
+    doc = marked("في ⟦LOC|دير    الزور⟧ و⟦DATE|٦\u00a0نيسان⟧")
+    words = split_words(doc.text)
+    spans = tags_to_spans(words, spans_to_tags(words, doc.spans)[0])
+    assert [doc.text[s.start : s.end] for s in spans] == ["دير    الزور", "٦\u00a0نيسان"]
+
+
+def test_a_span_inside_a_word_is_reported_and_masked_not_moved():
+    text = "مقاتليه هنا"
+    span = Span(0, 6, "ORG")  # stops before the suffix ه
+    tags, unaligned = spans_to_tags(split_words(text), [span], text)
+    assert tags == [MASKED, "O"]
+    assert [u.span for u in unaligned] == [span]
+    assert "ends inside the word 'مقاتليه'" in unaligned[0].reason
+
+
+def test_expand_widens_an_unaligned_span_to_whole_words():
+    text = "مقاتليه هنا"
+    tags, unaligned = spans_to_tags(split_words(text), [Span(0, 6, "ORG")], text, expand=True)
+    assert tags == ["B-ORG", "O"]
+    assert len(unaligned) == 1
+
+
+def test_a_span_over_punctuation_only_covers_no_word():
+    text = "قال « هنا"
+    _, unaligned = spans_to_tags(split_words(text), [Span(3, 5, "ORG")], text)
+    assert "covers no word" in unaligned[0].reason or "inside" in unaligned[0].reason
+
+
+def test_stray_inside_tag_starts_a_new_span():
+    words = split_words("أ ب ج د")
+    assert tags_to_spans(words, ["O", "I-LOC", "I-LOC", "I-ORG"]) == [Span(2, 5, "LOC"), Span(6, 7, "ORG")]
+
+
+def test_adjacent_entities_of_one_type_stay_apart():
+    words = split_words("أ ب")
+    assert tags_to_spans(words, ["B-LOC", "B-LOC"]) == [Span(0, 1, "LOC"), Span(2, 3, "LOC")]
+
+
+def test_span_scores_are_the_mean_of_word_scores():
+    words = split_words("أ ب ج")
+    (span,) = tags_to_spans(words, ["B-LOC", "I-LOC", "O"], [0.9, 0.5, 0.99])
+    assert abs(span.score - 0.7) < 1e-9
+
+
+def test_token_labels_cover_every_piece_and_skip_specials_and_masked_words():
+    label2id = {"O": 0, "B-LOC": 1, "I-LOC": 2}
+    word_ids = [None, 0, 0, 1, 2, 2, None]
+    tags = ["B-LOC", "I-LOC", MASKED]
+    assert token_label_ids(word_ids, tags, label2id) == [IGNORE_INDEX, 1, 2, 2, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]

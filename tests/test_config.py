@@ -1,0 +1,96 @@
+import pytest
+
+from arabic_ner.config import Config, load_config
+from arabic_ner.problems import UserError
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_bundled_config_loads(path):
+    config = load_config(path)
+    assert config.labels == ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
+    assert all((ROOT / p).is_file() for p in config.train)
+
+
+def test_every_bundled_config_sets_every_key():
+    import dataclasses
+
+    import yaml
+
+    keys = {f.name for f in dataclasses.fields(Config)}
+    for path in (ROOT / "configs").glob("*.yaml"):
+        assert set(yaml.safe_load(path.read_text(encoding="utf-8"))) == keys, path.name
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: scratch\nscratch: {}\nlearning_rat: 0.1\n")
+    with pytest.raises(UserError, match=r"c.yaml: unknown config key 'learning_rat'; did you mean 'learning_rate'\?"):
+        load_config(path)
+
+
+def test_unknown_nested_key_is_an_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: scratch\nscratch: {layers: 2}\n")
+    with pytest.raises(UserError, match=r"unknown config key 'scratch.layers'"):
+        load_config(path)
+
+
+def test_wrong_type_is_an_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("num_train_epochs: many\n")
+    with pytest.raises(UserError, match=r"c.yaml: num_train_epochs: expected float, got 'many'"):
+        load_config(path)
+
+
+def test_set_overrides_keys_and_nested_keys(tmp_path):
+    config = load_config(ROOT / "configs" / "tiny.yaml", ["learning_rate=3e-5", "scratch.hidden_size=128", "labels=[LOC]"])
+    assert config.learning_rate == 3e-5 and config.scratch.hidden_size == 128 and config.labels == ["LOC"]
+
+
+def test_set_with_an_unknown_key_is_an_error():
+    with pytest.raises(UserError, match=r"unknown config key 'epochs'"):
+        load_config(ROOT / "configs" / "tiny.yaml", ["epochs=3"])
+
+
+def test_set_without_equals_is_an_error():
+    with pytest.raises(UserError, match=r"--set 'epochs': expected key=value"):
+        load_config(ROOT / "configs" / "tiny.yaml", ["epochs"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("labels=[LOC, LOC]", "lists a type twice"),
+        ("labels=[O]", "not a usable entity type"),
+        ("stride=200", "stride: 200 must be between 0 and"),
+        ("dev_fraction=1.5", "dev_fraction: 1.5 must be in"),
+        ("scratch=null", "model: 'scratch' needs a `scratch:` block"),
+    ],
+)
+def test_invalid_values_are_errors(override, message):
+    with pytest.raises(UserError, match=message):
+        load_config(ROOT / "configs" / "tiny.yaml", [override])
+
+
+def test_missing_config_file_says_where_to_look(tmp_path):
+    with pytest.raises(UserError, match="config file not found; pick one from configs/"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: scratch\nlabels: [LOC\n")
+    with pytest.raises(UserError, match=r"c.yaml: line \d+, column \d+: malformed YAML"):
+        load_config(path)
+
+
+def test_bio_labels_follow_the_declared_order():
+    assert Config(labels=["LOC", "ORG"]).bio_labels == ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
+
+
+def test_saved_config_loads_back_identically(tmp_path):
+    config = load_config(ROOT / "configs" / "tiny.yaml", ["seed=7"])
+    config.save(tmp_path / "training_config.yaml")
+    assert load_config(tmp_path / "training_config.yaml") == config

@@ -1,0 +1,207 @@
+"""The scripts as a user runs them: train -> evaluate -> predict, offline, on a tiny model.
+
+The memorisation test trains a small scratch model for 60 epochs on every hard case of the
+alignment (proclitics, diacritics, tatweel, invisible marks, NBSP, CRLF, emoji and flags,
+Arabic-Indic digits, Latin, runs of spaces, and a 700-word article with an entity at its very
+end) and checks that predicting the same texts gives back the gold spans exactly.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arabic_ner.annotations import labelstudio_task
+
+from conftest import ROOT, marked, one_line_errors, run_script, tiny_overrides, write_ls
+
+pytestmark = pytest.mark.slow
+
+
+def sets(*overrides: str) -> list[str]:
+    return [arg for o in overrides for arg in ("--set", o)]
+
+
+@pytest.fixture(scope="module")
+def memorised(tmp_path_factory, request):
+    """Train once for the module: (work dir, gold file, model dir, gold documents)."""
+    from conftest import HARD_CASES, long_document
+
+    work = tmp_path_factory.mktemp("e2e")
+    gold = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
+    gold_file = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(gold)])
+    model_dir = work / "model"
+    overrides = tiny_overrides(**{
+        "scratch.num_hidden_layers": 2,
+        "scratch.hidden_size": 128,
+        "scratch.num_attention_heads": 4,
+        "scratch.intermediate_size": 256,
+        "num_train_epochs": 60,
+        "learning_rate": 2e-3,
+    })
+    result = run_script(
+        "train.py", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--dev", str(gold_file),
+        "--output-dir", str(model_dir), *sets(*overrides),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work, gold_file, model_dir, gold
+
+
+def test_model_dir_is_a_standard_hugging_face_dir_with_config_and_metrics(memorised):
+    _, _, model_dir, _ = memorised
+    names = {p.name for p in model_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "training_config.yaml", "metrics.json"} <= names
+    assert not any(n.endswith(".bin") for n in names) and "checkpoints" not in names
+    config = json.loads((model_dir / "config.json").read_text())
+    assert list(config["id2label"].values()) == ["O"] + [f"{p}-{t}" for t in ["LOC", "ORG", "WEAPON", "COUNT", "DATE"] for p in "BI"]
+
+
+def test_memorisation_reproduces_every_gold_span_exactly(memorised):
+    work, gold_file, model_dir, gold = memorised
+    out = work / "pred.jsonl"
+    result = run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == [d.id for d in gold]
+    for doc, record in zip(gold, records):
+        predicted = [(e["start"], e["end"], e["label"]) for e in record["entities"]]
+        assert predicted == [(s.start, s.end, s.label) for s in sorted(doc.spans)], doc.id
+        assert all(doc.text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
+    long_record = records[-1]
+    assert long_record["entities"][-1]["text"] == "كركوك"  # the entity at the end of the 700-word article
+
+
+def test_evaluate_scores_the_memorised_model_perfectly(memorised):
+    work, gold_file, model_dir, _ = memorised
+    result = run_script("evaluate.py", "--model", str(model_dir), "--data", str(gold_file), "--output-dir", str(work / "report"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((work / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["spans"]["micro"]["f1"] == 1.0
+    assert report["seqeval"]["strict"]["micro"]["f1"] == 1.0 and report["seqeval"]["conlleval"]["micro"]["f1"] == 1.0
+    assert (work / "report" / "report.md").is_file() and (work / "report" / "errors.jsonl").read_text() == ""
+
+
+def test_predict_writes_label_studio_tasks_and_conll(memorised):
+    work, gold_file, model_dir, gold = memorised
+    out = work / "pred.json"
+    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    assert [t["data"]["doc_id"] for t in tasks] == [d.id for d in gold]
+    prediction = tasks[0]["predictions"][0]
+    assert prediction["model_version"].startswith("model-") and 0 < prediction["score"] <= 1
+    conll = work / "pred.conll"
+    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(conll)).returncode == 0
+    assert "داعش B-ORG" in conll.read_text(encoding="utf-8")
+
+
+def test_predicted_label_studio_file_reads_back_as_annotations(memorised):
+    """The labelstudio output, with its predictions accepted as annotations, is training data."""
+    from arabic_ner.annotations import ReadStats, read_annotations
+    from arabic_ner.problems import Problems
+
+    work, gold_file, model_dir, gold = memorised
+    out = work / "accepted.json"
+    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    for task in tasks:
+        task["annotations"] = task.pop("predictions")
+    out.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    problems = Problems()
+    docs = read_annotations(out, ["LOC", "ORG", "WEAPON", "COUNT", "DATE"], problems, ReadStats())
+    assert problems.items == []
+    assert [(d.text, d.spans) for d in docs] == [(g.text, sorted(g.spans)) for g in gold]
+
+
+def test_transformers_pipeline_loads_the_saved_dir_as_is(memorised):
+    from transformers import pipeline
+
+    _, _, model_dir, _ = memorised
+    tagger = pipeline("token-classification", model=str(model_dir), aggregation_strategy="simple")
+    entities = tagger("قصف التحالف مواقع في العراق")
+    assert isinstance(entities, list)
+    assert all(e["entity_group"] in {"LOC", "ORG", "WEAPON", "COUNT", "DATE"} for e in entities)
+
+
+def test_train_check_reports_counts_and_exits_zero_on_good_data(memorised):
+    _, gold_file, _, gold = memorised
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--check", *sets(*tiny_overrides()))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{len(gold)} documents, {sum(len(d.spans) for d in gold)} spans" in result.stdout
+    assert "check: 0 error(s)" in result.stdout
+
+
+def test_bad_annotations_stop_training_with_one_line_each_and_no_traceback(tmp_path):
+    text = "قصف الدولة الإسلامية في الموصل"
+    results = [
+        {"type": "labels", "value": {"start": 4, "end": 20, "labels": ["ORG"]}},
+        {"type": "labels", "value": {"start": 4, "end": 10, "labels": ["LOC"]}},
+        {"type": "labels", "value": {"start": 24, "end": 30, "labels": ["PLACE"]}},
+    ]
+    bad = write_ls(tmp_path / "bad.json", [{"id": 3, "data": {"text": text}, "annotations": [{"result": results}]}])
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = one_line_errors(result.stderr)
+    (overlap,) = [line for line in lines if "overlaps" in line]
+    assert "bad.json: task 3: span" in overlap
+    assert "[4,10) 'الدولة' LOC" in overlap and "[4,20) 'الدولة الإسلامية' ORG" in overlap
+    assert any("label 'PLACE' is not declared" in line for line in lines)
+    assert not (tmp_path / "m").exists()
+
+
+def test_check_exits_non_zero_on_bad_data(tmp_path):
+    bad = write_ls(tmp_path / "bad.json", [{"id": 1, "data": {"text": "قصف داعش"}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": 4, "end": 40, "labels": ["ORG"]}}]}]}])
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "0 <= start < end <= 8" in result.stderr
+
+
+def test_malformed_json_stops_training_with_line_and_column(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"data": {"text": "x"}, "annotations": [}]', encoding="utf-8")
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.json: malformed JSON at line 1, column 42" in result.stderr
+
+
+def test_camelbert_config_offline_fails_with_one_clear_line(tmp_path):
+    result = run_script("train.py", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(tmp_path / "m"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot load 'CAMeL-Lab/bert-base-arabic-camelbert-msa'" in result.stderr
+    assert "configs/tiny.yaml" in result.stderr
+
+
+def test_unknown_config_key_from_the_command_line(tmp_path):
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--set", "epochs=3")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unknown config key 'epochs'" in result.stderr
+
+
+def test_without_dev_the_split_is_by_document(tmp_path):
+    docs = [marked(f"قصف ل⟦ORG|داعش⟧ رقم {i}", f"d{i}") for i in range(5)]
+    path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    result = run_script(
+        "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
+        *sets(*tiny_overrides(num_train_epochs=1)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["dev"]["documents"] == 1 and metrics["train"]["documents"] == 4
+    assert len(metrics["dev"]["document_ids"]) == 1 and metrics["dev"]["document_ids"][0] in {d.id for d in docs}
+
+
+def test_cross_validation_reports_mean_and_std(tmp_path):
+    docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(4)]
+    path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    result = run_script(
+        "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "cv"),
+        "--cv", "2", *sets(*tiny_overrides(num_train_epochs=2)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2-fold CV span micro F1:" in result.stdout and "±" in result.stdout
+    summary = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    tested = sorted(d for fold in summary["folds"] for d in fold["test_documents"])
+    assert tested == sorted(d.id for d in docs)
+    assert (tmp_path / "cv" / "cv.md").is_file()

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from arabic_ner.config import Config, ScratchModel, load_config
+from arabic_ner.modeling import build_for_training, entity_types, load_tokenizer, load_trained, save_model, train_wordpiece
+from arabic_ner.problems import UserError
+from arabic_ner.text import split_words
+
+from conftest import ROOT, tiny_overrides
+
+
+def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_path):
+    config = Config(model="scratch", scratch=ScratchModel(vocab_size=200))
+    tokenizer = train_wordpiece([[w.form for w in split_words("طائرة F-16 فوق الموصل")]], config)
+    before = tokenizer("F-16 الموصل", add_special_tokens=False).tokens()
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = load_tokenizer(str(tmp_path), None)
+    assert reloaded("F-16 الموصل", add_special_tokens=False).tokens() == before
+    assert "[UNK]" not in before
+
+
+def test_scratch_model_takes_its_labels_from_the_config():
+    config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
+    tokenizer, model = build_for_training(config, [["قصف", "داعش"]])
+    assert list(model.config.id2label.values()) == config.bio_labels
+    assert entity_types(model.config.id2label) == config.labels
+    assert tokenizer.model_max_length == config.max_length
+
+
+def test_hub_model_offline_fails_with_one_message_naming_the_ways_out():
+    with pytest.raises(UserError) as info:
+        load_tokenizer("CAMeL-Lab/bert-base-arabic-camelbert-msa", "refs/pr/1")
+    (line,) = info.value.lines
+    assert "cannot load 'CAMeL-Lab/bert-base-arabic-camelbert-msa'" in line
+    assert "model: /path/to/dir" in line and "HF cache" in line and "configs/tiny.yaml" in line
+
+
+def test_a_missing_local_directory_is_named(tmp_path):
+    with pytest.raises(UserError, match="no such model directory"):
+        load_trained(str(tmp_path / "models" / "nope" / "x"))
+
+
+def test_pickle_only_weights_are_refused(tmp_path):
+    labels = {"0": "O", "1": "B-LOC", "2": "I-LOC"}
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "id2label": labels}))
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(UserError, match=r"has only pickle weights \(\*\.bin\).*safetensors only"):
+        load_trained(str(tmp_path))
+
+
+def test_remote_code_is_never_run(tmp_path):
+    config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
+    tokenizer, model = build_for_training(config, [["قصف", "داعش"]])
+    save_model(model, tokenizer, tmp_path)
+    settings = json.loads((tmp_path / "config.json").read_text())
+    settings["auto_map"] = {"AutoModelForTokenClassification": "evil.EvilModel"}
+    settings["model_type"] = "evil-model"
+    (tmp_path / "config.json").write_text(json.dumps(settings))
+    (tmp_path / "evil.py").write_text("raise SystemExit('remote code ran')\n")
+    with pytest.raises(UserError, match="not a usable Hugging Face model directory"):
+        load_trained(str(tmp_path))
+
+
+def test_a_model_without_an_iob2_label_set_is_refused(tmp_path):
+    config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
+    tokenizer, model = build_for_training(config, [["قصف", "داعش"]])
+    model.config.id2label = {0: "NEG", 1: "POS"}
+    model.config.label2id = {"NEG": 0, "POS": 1}
+    save_model(model, tokenizer, tmp_path)
+    with pytest.raises(UserError, match="is not an IOB2 label set"):
+        load_trained(str(tmp_path))
