@@ -1,6 +1,6 @@
 # make install  - create .venv with everything the project needs (torch pinned to the local CPU wheel)
 # make test     - install, then run the test suite (offline)
-# make demo     - install, train the tiny model on the bundled annotations, evaluate it, tag data/raw
+# make demo     - install, train the tiny model on the bundled annotations, cross-validate, evaluate, tag data/raw
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,10 +25,11 @@ test: install
 
 demo: install
 	$(PY) train.py --config configs/tiny.yaml
+	$(PY) train.py --config configs/tiny.yaml --cv 5 --output-dir reports/tiny-cv
 	$(PY) evaluate.py --model models/tiny --data annotations/corpus.json --output-dir reports/tiny
 	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.jsonl
 	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.labelstudio.json
-	@echo "model: models/tiny   report: reports/tiny/report.md   tagged: outputs/tagged.jsonl"
+	@echo "model: models/tiny  CV: reports/tiny-cv/cv.md  report: reports/tiny/report.md  tagged: outputs/"
 
 clean:
 	rm -rf models reports outputs .pytest_cache
