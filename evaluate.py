@@ -23,6 +23,7 @@ def parse_args(argv):
     parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    parser.add_argument("--allow-pickle", action="store_true", help="load a model that has only pickle (.bin) weights; only for models you trust")
     args = parser.parse_args(argv)
     if args.model and not args.data:
         parser.error("--model needs --data")
@@ -38,13 +39,13 @@ def main(argv=None):
     if args.conll:
         report = score_conll(Path(args.conll), problems)
         out = args.output_dir or f"reports/{Path(args.conll).stem}"
-        paths = write_report(report, None, out, f"Evaluation of {args.conll}")
+        paths = write_report(report, None, out, f"Evaluation of {args.conll}", plots=True)
     else:
         from arabic_ner.inference import Tagger
         from arabic_ner.modeling import entity_types
         from arabic_ner.training import load_documents
 
-        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
+        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle)
         labels = entity_types(tagger.id2label)
         gold = load_documents([args.data], labels, problems)
         problems.print(warnings_only=True)
@@ -53,13 +54,14 @@ def main(argv=None):
         report, errors = score_documents(gold, predicted, labels)
         report = {"model": args.model, "data": args.data, **report}
         out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
-        paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}")
+        paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}", plots=True)
     strict = report["seqeval"]["strict"]["micro"]
     line = f"seqeval strict micro F1 {100 * strict['f1']:.1f}"
     if "spans" in report:
         line += f", character-span micro F1 {100 * report['spans']['micro']['f1']:.1f}"
     print(line)
-    print("wrote " + ", ".join(map(str, paths)))
+    print("wrote " + ", ".join(str(p) for p in paths if p.suffix != ".png"))
+    print("plots: " + ", ".join(str(p) for p in paths if p.suffix == ".png"))
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from .alignment import spans_to_tags
 from .document import Document, Span
-from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores
+from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores, type_confusion
 from .problems import Problems, UserError
 from .text import split_words
 
@@ -21,7 +21,8 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
 
     seqeval scores are computed on the word tags of :func:`split_words`; a gold span that does not
     fall on word boundaries is widened to whole words there (and counted as ``unaligned_gold_spans``).
-    The character-span scores use the spans as they are.
+    The character-span scores use the spans as they are; so does ``confusion``, the counts of gold
+    type against predicted type with a "missed" column and a "spurious" row (see :func:`type_confusion`).
     """
     y_true, y_pred, errors = [], [], []
     unaligned = 0
@@ -41,6 +42,7 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
         "seqeval": seqeval_scores(y_true, y_pred, labels),
         "spans": span_scores([d.spans for d in gold], [d.spans for d in pred], labels),
         "errors": {kind: sum(e["kind"] == kind for e in errors) for kind in ERROR_KINDS},
+        "confusion": type_confusion([d.spans for d in gold], [d.spans for d in pred], labels),
     }
     return report, errors
 
@@ -100,26 +102,36 @@ def score_conll(path: Path, problems: Problems) -> dict:
     }
 
 
-def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, title: str) -> list[Path]:
-    """Write ``report.json``, ``report.md`` and (with a model) ``errors.jsonl``; return the paths."""
+def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, title: str, plots: bool = False) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and (with a model) ``errors.jsonl``; return the paths.
+
+    With ``plots``, also write the PNGs of :func:`arabic_ner.plots.plot_evaluation` next to them,
+    linked from report.md, and return their paths after the others.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    images = []
+    if plots:
+        from .plots import plot_evaluation  # matplotlib is imported only when plots are asked for
+
+        images = plot_evaluation(report, errors, out)
     paths = [out / "report.json", out / "report.md"]
     paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    paths[1].write_text(report_markdown(report, errors, title), encoding="utf-8")
+    paths[1].write_text(report_markdown(report, errors, title, [p.name for p in images]), encoding="utf-8")
     if errors is not None:
         paths.append(out / "errors.jsonl")
         with open(paths[2], "w", encoding="utf-8") as f:
             for error in errors:
                 f.write(json.dumps(error, ensure_ascii=False) + "\n")
-    return paths
+    return paths + images
 
 
 def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def report_markdown(report: dict, errors: list[dict] | None, title: str) -> str:
+def report_markdown(report: dict, errors: list[dict] | None, title: str, images: Sequence[str] = ()) -> str:
+    """The Markdown report; ``images`` are PNG file names next to it, shown after the score table."""
     lines = [f"# {title}", ""]
     counts = [k for k in ("documents", "sentences", "tokens", "gold_spans", "predicted_spans", "unaligned_gold_spans") if k in report]
     lines += [", ".join(f"{k.replace('_', ' ')}: {report[k]}" for k in counts), ""]
@@ -138,6 +150,10 @@ def report_markdown(report: dict, errors: list[dict] | None, title: str) -> str:
         support = entry["support"] if entry else 0
         label = f"**{row}**" if row in ("micro", "macro") else row
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {support} |")
+    if images:
+        lines += ["", "## Plots"]
+        for name in images:
+            lines += ["", f"![{Path(name).stem.replace('_', ' ')}]({name})"]
     if errors is not None:
         lines += ["", "## Errors", "", ", ".join(f"{k}: {v}" for k, v in report["errors"].items()), ""]
         by_kind = Counter()

@@ -74,24 +74,67 @@ def span_scores(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence
     }
 
 
-def classify_errors(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[str, Span | None, Span | None]]:
-    """Each error as ``(kind, gold, pred)``.
+def pair_spans(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[Span | None, Span | None]]:
+    """Gold and predicted spans matched one to one, as ``(gold, pred)``; ``None`` on the side that has no partner.
 
-    A prediction that overlaps a gold span is paired with the gold span it overlaps most:
-    the pair is *wrong-type* if the labels differ (the boundaries may differ too), else
-    *wrong-boundary*. Gold spans left unpaired are *missed*; predictions left unpaired are *spurious*.
+    Exact matches (same start, end and label) pair first. Each remaining prediction, in order, pairs
+    with the remaining gold span it overlaps most. Unpaired gold spans come last as ``(gold, None)``.
     """
-    exact = {(s.start, s.end, s.label) for s in gold} & {(s.start, s.end, s.label) for s in pred}
+    gold_by_key = {(s.start, s.end, s.label): s for s in reversed(gold)}  # first of any duplicates
+    pred_by_key = {(s.start, s.end, s.label): s for s in reversed(pred)}
+    exact = gold_by_key.keys() & pred_by_key.keys()
+    pairs: list[tuple[Span | None, Span | None]] = [(gold_by_key[k], pred_by_key[k]) for k in sorted(exact)]
     gold_left = [s for s in gold if (s.start, s.end, s.label) not in exact]
     pred_left = [s for s in pred if (s.start, s.end, s.label) not in exact]
-    errors = []
     for p in sorted(pred_left):
         overlapping = [g for g in gold_left if g.covers(p)]
         if not overlapping:
-            errors.append(("spurious", None, p))
+            pairs.append((None, p))
             continue
         g = max(overlapping, key=lambda g: min(g.end, p.end) - max(g.start, p.start))
         gold_left.remove(g)
-        errors.append(("wrong-type" if g.label != p.label else "wrong-boundary", g, p))
-    errors.extend(("missed", g, None) for g in gold_left)
+        pairs.append((g, p))
+    pairs.extend((g, None) for g in gold_left)
+    return pairs
+
+
+def classify_errors(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[str, Span | None, Span | None]]:
+    """Each error as ``(kind, gold, pred)``, from the pairing of :func:`pair_spans`.
+
+    A pair is *wrong-type* if the labels differ (the boundaries may differ too), else
+    *wrong-boundary*. Gold spans left unpaired are *missed*; predictions left unpaired are *spurious*.
+    """
+    errors = []
+    for g, p in pair_spans(gold, pred):
+        if g is None:
+            errors.append(("spurious", None, p))
+        elif p is None:
+            errors.append(("missed", g, None))
+        elif g.label != p.label:
+            errors.append(("wrong-type", g, p))
+        elif (g.start, g.end) != (p.start, p.end):
+            errors.append(("wrong-boundary", g, p))
     return sorted(errors, key=lambda e: (e[1] or e[2]).start)
+
+
+MISSED, SPURIOUS = "missed", "spurious"  # the extra column and row of type_confusion
+
+
+def type_confusion(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Counts of gold type (row) against predicted type (column) over the pairs of :func:`pair_spans`.
+
+    A gold span with no overlapping prediction counts in column ``"missed"``; a prediction with no
+    overlapping gold span counts in row ``"spurious"``. Paired spans count under their two types
+    whatever their boundaries, so a boundary error of a LOC lands on the LOC/LOC diagonal
+    (the error kinds tell boundaries apart). Types outside ``labels`` are appended, sorted.
+
+    >>> type_confusion([[Span(0, 4, "ORG")]], [[Span(0, 4, "LOC"), Span(9, 13, "LOC")]], ["LOC", "ORG"])["ORG"]
+    {'LOC': 1, 'ORG': 0, 'missed': 0}
+    """
+    pairs = [pair for g, p in zip(gold, pred, strict=True) for pair in pair_spans(g, p)]
+    seen = {s.label for pair in pairs for s in pair if s is not None}
+    types = list(labels) + sorted(seen - set(labels))
+    matrix = {row: {col: 0 for col in types + [MISSED]} for row in types + [SPURIOUS]}
+    for g, p in pairs:
+        matrix[g.label if g else SPURIOUS][p.label if p else MISSED] += 1
+    return matrix
