@@ -29,7 +29,7 @@ class ScratchModel:
     hidden_size: int = 256
     num_attention_heads: int = 4
     intermediate_size: int = 1024
-    vocab_size: int = 8000  # upper bound; a small corpus yields fewer pieces
+    vocab_size: int = 8000  # upper bound: characters seen, then the most frequent training words
     min_frequency: int = 1  # a piece must occur this often in the training texts to enter the vocabulary
 
 

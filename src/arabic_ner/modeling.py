@@ -21,17 +21,18 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
 
 
-def build_for_training(config: Config, train_word_forms):
+def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Path | None = None):
     """The tokenizer and token classifier that training starts from.
 
     ``train_word_forms`` (an iterable of lists of word forms) is only read for a scratch model,
-    whose WordPiece vocabulary is trained on it.
+    whose WordPiece vocabulary is trained on it, unless ``tokenizer_dir`` (a checkpoint being
+    resumed) already holds that vocabulary.
     """
     labels = config.bio_labels
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
     if config.model == SCRATCH:
-        tokenizer = train_wordpiece(train_word_forms, config)
+        tokenizer = load_tokenizer(str(tokenizer_dir), None) if tokenizer_dir else train_wordpiece(train_word_forms, config)
         model = _scratch_model(config, tokenizer, id2label, label2id)
     else:
         from transformers import AutoModelForTokenClassification
@@ -52,26 +53,38 @@ def build_for_training(config: Config, train_word_forms):
 
 
 def train_wordpiece(word_forms, config: Config):
-    """A BERT WordPiece tokenizer trained on the given word lists (see ``ScratchModel``)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A BERT WordPiece tokenizer whose vocabulary is learnt from the given word lists.
+
+    The vocabulary is the special tokens, then every character seen (as a word start and as a
+    ``##`` continuation, so any word made of known characters can be spelt), then the most
+    frequent whole words (at least ``min_frequency`` occurrences; ties broken alphabetically),
+    up to ``vocab_size``. Unlike the ``tokenizers`` WordPiece trainer, whose hash-map order
+    changes from one process to the next, this gives the same vocabulary for the same texts,
+    so the same seed and data give the same model.
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import BertTokenizer
 
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     # No lowercasing and no accent stripping: split_words has already normalised what matters,
     # and lowercasing would turn F-16 into f-16.
-    backend.normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
-    )
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts: Counter = Counter()
+    for forms in word_forms:
+        for form in forms:
+            counts.update(piece for piece, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(form)))
+    chars = sorted({ch for piece in counts for ch in piece})
+    vocab = list(SPECIAL_TOKENS) + chars + [f"##{ch}" for ch in chars]
+    room = max(0, config.scratch.vocab_size - len(vocab))
+    frequent = sorted((w for w, n in counts.items() if n >= config.scratch.min_frequency and len(w) > 1), key=lambda w: (-counts[w], w))
+    vocab += frequent[:room]
+    backend = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
+    backend.normalizer = normalizer
+    backend.pre_tokenizer = pre_tokenizer
     backend.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=config.scratch.vocab_size,
-        min_frequency=config.scratch.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    backend.train_from_iterator(word_forms, trainer)
-    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -109,16 +122,17 @@ def _scratch_model(config: Config, tokenizer, id2label, label2id):
     return BertForTokenClassification(bert)
 
 
-def load_trained(path: str):
+def load_trained(path: str, allow_pickle: bool = False):
     """A trained token classifier and its tokenizer, for prediction and evaluation.
 
-    Returns ``(tokenizer, model)``; the label set is ``model.config.id2label``.
+    Returns ``(tokenizer, model)``; the label set is ``model.config.id2label``. Pickle (``.bin``)
+    weights are refused unless ``allow_pickle``: unpickling can run code.
     """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
     config = _from_pretrained(AutoConfig, path, None)
     check_label_scheme(config.id2label, path)  # before any weights are read
-    model = _from_pretrained(AutoModelForTokenClassification, path, None, config=config)
+    model = _from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
     return load_tokenizer(path, None), model
 
 
@@ -150,15 +164,16 @@ def load_tokenizer(name: str, revision: str | None):
     return tokenizer
 
 
-def _from_pretrained(cls, name: str, revision: str | None, **kwargs):
-    """``cls.from_pretrained`` with safetensors only, no remote code, and errors that say what to do."""
+def _from_pretrained(cls, name: str, revision: str | None, allow_pickle: bool = False, **kwargs):
+    """``cls.from_pretrained`` with safetensors only (unless ``allow_pickle``), no remote code, and
+    errors that say what to do."""
     kwargs.update(trust_remote_code=False)
     weights = cls.__name__.startswith("AutoModel")
     if weights:
-        kwargs.update(use_safetensors=True)
+        kwargs.update(use_safetensors=None if allow_pickle else True)
     local = Path(name)
     if local.is_dir():
-        if weights:
+        if weights and not allow_pickle:
             _require_safetensors(local)
         try:
             return cls.from_pretrained(str(local), **kwargs)
@@ -195,7 +210,7 @@ def _require_safetensors(directory: Path) -> None:
     if any(directory.glob("*.bin")):
         raise UserError(
             f"{directory}: has only pickle weights (*.bin), which can run code when loaded; arabic_ner loads "
-            "safetensors only. Convert once in a trusted environment: "
+            "safetensors only. If you trust the model, pass --allow-pickle, or convert it once: "
             "AutoModelForTokenClassification.from_pretrained(DIR).save_pretrained(DIR) writes model.safetensors."
         )
     raise UserError(f"{directory}: no model weights (model.safetensors) found; is this a model directory?")
