@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Callable
 
@@ -23,3 +24,27 @@ def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None =
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(status or 0)
+
+
+class StopOnInterrupt:
+    """A context in which the first Ctrl-C only asks to stop (``requested()`` turns true), so a batch
+    job can finish its current batch and flush its output; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._previous = None
+
+    def requested(self) -> bool:
+        return self._requested
+
+    def _handle(self, signum, frame) -> None:
+        self._requested = True
+        print("\nstopping after the current batch (Ctrl-C again to abort now)", file=sys.stderr)
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self) -> "StopOnInterrupt":
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)

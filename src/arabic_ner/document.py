@@ -28,12 +28,17 @@ class Span:
 
 @dataclass
 class Document:
-    """One article. ``id`` is unique within its source; ``source`` is the file it came from."""
+    """One article. ``id`` is unique within its source; ``source`` is the file it came from.
+
+    ``error`` is set, and ``text`` empty, when the input could not be read (a file that is not
+    UTF-8, a JSONL line with no text): such a document still gets an output record.
+    """
 
     id: str
     text: str
     spans: list[Span] = field(default_factory=list)
     source: str = ""
+    error: str | None = None
 
     def entity(self, span: Span) -> dict:
         """The JSON form of a span, as predict.py writes it."""

@@ -13,7 +13,7 @@ import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .alignment import tags_to_spans
 from .document import Document
@@ -68,26 +68,44 @@ class Tagger:
             self._autocast = nullcontext
 
     @classmethod
-    def load(cls, path: str, **kwargs) -> Tagger:
-        tokenizer, model = load_trained(path)
+    def load(cls, path: str, allow_pickle: bool = False, **kwargs) -> Tagger:
+        tokenizer, model = load_trained(path, allow_pickle=allow_pickle)
         return cls(model, tokenizer, **kwargs)
 
     def tag_text(self, text: str) -> list:
         """The spans of one text."""
         return next(self.tag([Document("text", text)])).document.spans
 
-    def tag(self, documents: Iterable[Document]) -> Iterator[Tagged]:
-        """Tag documents lazily, yielding them in input order with ``spans`` replaced by predictions."""
+    def tag(self, documents: Iterable[Document], stop: Callable[[], bool] | None = None) -> Iterator[Tagged]:
+        """Tag documents lazily, yielding them in input order with ``spans`` replaced by predictions.
+
+        A document is yielded as soon as it and every document before it are done. If ``stop()``
+        turns true, tagging ends after the current batch, having yielded every finished document
+        that continues the input order (so a later run can resume right after them).
+        Documents with ``error`` set are passed through untouched.
+        """
         documents = iter(documents)
         while chunk := list(islice(documents, self.chunk_documents)):
-            yield from self._tag_chunk(chunk)
+            stopped = yield from self._tag_chunk(chunk, stop or (lambda: False))
+            if stopped:
+                return
 
-    def _tag_chunk(self, chunk: list[Document]) -> list[Tagged]:
+    def _tag_chunk(self, chunk: list[Document], stop: Callable[[], bool]):
         import torch
 
-        encodings = self.encoder.encode([split_words(doc.text) for doc in chunk])
+        encodings = self.encoder.encode([split_words(doc.text) if not doc.error else [] for doc in chunk])
         labels = [[0] * len(enc.words) for enc in encodings]
         scores = [[1.0] * len(enc.words) for enc in encodings]
+        pending = [len(enc.windows) for enc in encodings]
+        emitted = 0
+
+        def finished():
+            nonlocal emitted
+            while emitted < len(chunk) and pending[emitted] == 0:
+                yield self._result(chunk[emitted], encodings[emitted], labels[emitted], scores[emitted])
+                emitted += 1
+
+        yield from finished()
         windows = [(d, k) for d, enc in enumerate(encodings) for k in range(len(enc.windows))]
         windows.sort(key=lambda dk: -_length(encodings[dk[0]].windows[dk[1]]))
         for batch in self._batches(windows, encodings):
@@ -114,13 +132,20 @@ class Tagger:
             for (d, w), label_id, prob in zip(targets, best_ids.tolist(), best.tolist()):
                 labels[d][w] = label_id
                 scores[d][w] = prob
-        tagged = []
-        for doc, enc, doc_labels, doc_scores in zip(chunk, encodings, labels, scores):
-            tags = [self.id2label[i] for i in doc_labels]
-            spans = tags_to_spans(enc.words, tags, doc_scores)
-            score = sum(doc_scores) / len(doc_scores) if doc_scores else None
-            tagged.append(Tagged(Document(doc.id, doc.text, spans, doc.source), score))
-        return tagged
+            for d, _ in batch:
+                pending[d] -= 1
+            yield from finished()
+            if stop():
+                return True
+        return False
+
+    def _result(self, doc: Document, enc, doc_labels: list[int], doc_scores: list[float]) -> Tagged:
+        if doc.error:
+            return Tagged(doc, None)
+        tags = [self.id2label[i] for i in doc_labels]
+        spans = tags_to_spans(enc.words, tags, doc_scores)
+        score = sum(doc_scores) / len(doc_scores) if doc_scores else None
+        return Tagged(Document(doc.id, doc.text, spans, doc.source), score)
 
     def _batches(self, windows, encodings) -> Iterator[list]:
         """Pack length-sorted windows into batches of at most ``batch_size`` rows and
