@@ -4,6 +4,7 @@
     python train.py --config configs/camelbert-msa.yaml --train annotations/corpus.json --set num_train_epochs=5
     python train.py --config configs/tiny.yaml --check       # validate the data, print counts, do not train
     python train.py --config configs/tiny.yaml --cv 5        # 5-fold cross-validation by document
+    python train.py --config configs/tiny.yaml --resume      # continue a run that was interrupted
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def parse_args(argv):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
     return parser.parse_args(argv)
 
 
@@ -58,6 +60,10 @@ def main(argv=None):
         raise UserError(f"no annotated documents in {', '.join(config.train)}; nothing to train on")
 
     if args.cv:
+        if args.resume:
+            from arabic_ner.problems import UserError
+
+            raise UserError("--resume continues one training run; it does not apply to --cv")
         summary = cross_validate(config, documents, args.cv, config.output_dir)
         ms = summary["mean_std"]["span_micro_f1"]
         print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
@@ -65,7 +71,7 @@ def main(argv=None):
     if dev_documents is None:
         documents, dev_documents = split_by_document(documents, config.dev_fraction, config.seed)
         print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
-    metrics = train_model(config, documents, dev_documents, config.output_dir)
+    metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume)
     if "dev" in metrics:
         micro = metrics["dev"]["spans"]["micro"]
         print(f"dev span micro P/R/F1: {100 * micro['precision']:.1f} / {100 * micro['recall']:.1f} / {100 * micro['f1']:.1f}")

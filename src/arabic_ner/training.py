@@ -1,14 +1,15 @@
 """Training with the Hugging Face Trainer: data preparation, the dev scorer, the document split and K-fold CV.
 
 The Trainer (accelerate underneath) picks the CPU or GPU by itself. Each epoch the model is
-scored on the dev documents with seqeval (strict IOB2, entity-level micro F1) and the best
-checkpoint is kept. A saved model directory holds the standard Hugging Face files plus
+scored on the dev documents (entity-level micro F1, read as predict.py reads the tags) and the
+best checkpoint is kept. A saved model directory holds the standard Hugging Face files plus
 ``training_config.yaml`` (the resolved config) and ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -140,7 +141,9 @@ class DevScorer:
 
     The dev examples are labelled only on the first piece of the words each window owns
     (see ``Encoder.scoring_examples``), so reading the labelled positions of a document's windows
-    in order gives each of its words exactly once.
+    in order gives each of its words exactly once. The tags are scored in seqeval's conlleval
+    mode, which reads a stray ``I-`` as the start of an entity, exactly as the spans predict.py
+    writes are decoded, so the checkpoint kept is the best by the spans users get.
     """
 
     def __init__(self, document_of_example: list[int], id2label: dict[int, str], labels: Sequence[str]):
@@ -159,7 +162,7 @@ class DevScorer:
             keep = label_ids[i] != -100
             y_true[d].extend(self.id2label[int(x)] for x in label_ids[i][keep])
             y_pred[d].extend(self.id2label[int(x)] for x in predictions[i][keep])
-        micro = seqeval_scores(y_true, y_pred, self.labels)["strict"]["micro"]
+        micro = seqeval_scores(y_true, y_pred, self.labels)["conlleval"]["micro"]
         return {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]}
 
 
@@ -168,20 +171,31 @@ def argmax_logits(logits, labels):
     return logits.argmax(dim=-1)
 
 
-def train_model(config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path) -> dict:
+def train_model(
+    config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False
+) -> dict:
     """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
-    model directory with its config and metrics, and return the metrics."""
+    model directory with its config and metrics, and return the metrics.
+
+    A full checkpoint (weights, optimizer, scheduler, random states) is written to
+    ``output_dir/checkpoints`` after every epoch; ``resume=True`` continues from the newest
+    complete one, which gives the same model as an uninterrupted run. The final directory is
+    written to a temporary sibling and renamed into place, so it is never seen half-written.
+    """
     import torch
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
 
     output_dir = Path(output_dir)
+    checkpoints = output_dir / CHECKPOINTS
+    last = _resume_point(config, checkpoints, resume)
     problems = Problems()
     set_seed(config.seed)
     train_prepared = prepare_tags(train_docs, problems)
     dev_prepared = prepare_tags(dev_docs, problems)
     problems.print()  # only warnings can be here: unaligned spans
-    tokenizer, model = build_for_training(config, ([w.form for w in words] for words, _ in train_prepared))
+    forms = ([w.form for w in words] for words, _ in train_prepared)
+    tokenizer, model = build_for_training(config, forms, tokenizer_dir=last)
     encoder = Encoder(tokenizer, tokenizer.model_max_length, config.stride)
     label2id = {label: int(i) for label, i in model.config.label2id.items()}
 
@@ -201,7 +215,7 @@ def train_model(config: Config, train_docs: list[Document], dev_docs: list[Docum
         print("note: bf16/fp16 asked for but no GPU is present; training in fp32 on the CPU", file=sys.stderr)
     has_dev = bool(dev_rows)
     args = TrainingArguments(
-        output_dir=str(output_dir / CHECKPOINTS),
+        output_dir=str(checkpoints),
         num_train_epochs=config.num_train_epochs,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.per_device_train_batch_size,
@@ -215,12 +229,11 @@ def train_model(config: Config, train_docs: list[Document], dev_docs: list[Docum
         fp16=config.fp16 and on_gpu,
         logging_steps=config.logging_steps,
         eval_strategy="epoch" if has_dev else "no",
-        save_strategy="best" if has_dev else "no",
+        save_strategy="epoch",  # every epoch, with optimizer and random states, so --resume can continue
         metric_for_best_model="f1" if has_dev else None,
         greater_is_better=True,
         load_best_model_at_end=has_dev,
-        save_total_limit=1,
-        save_only_model=True,
+        save_total_limit=1,  # the Trainer also keeps the best one
         train_sampling_strategy="group_by_length",
         report_to="none",
         disable_tqdm=False,
@@ -235,13 +248,18 @@ def train_model(config: Config, train_docs: list[Document], dev_docs: list[Docum
         compute_metrics=DevScorer(document_of_example, dict(model.config.id2label), config.labels) if has_dev else None,
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
     )
-    result = trainer.train()
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    config.save(checkpoints / "training_config.yaml")  # what --resume checks the config against
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
 
-    save_model(trainer.model, tokenizer, output_dir)
-    config.save(output_dir / "training_config.yaml")
-    shutil.rmtree(output_dir / CHECKPOINTS, ignore_errors=True)
+    spans_per_label = Counter(s.label for d in train_docs for s in d.spans)
     metrics = {
-        "train": {"documents": len(train_docs), "windows": len(train_rows), **result.metrics},
+        "train": {
+            "documents": len(train_docs),
+            "windows": len(train_rows),
+            "spans_per_label": {label: spans_per_label[label] for label in config.labels},
+            **result.metrics,
+        },
         "best_checkpoint": Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint else None,
         "log_history": trainer.state.log_history,
     }
@@ -252,8 +270,70 @@ def train_model(config: Config, train_docs: list[Document], dev_docs: list[Docum
         predicted = [t.document for t in tagger.tag(dev_docs)]
         metrics["dev"], _ = score_documents(dev_docs, predicted, config.labels)
         metrics["dev"]["document_ids"] = [d.id for d in dev_docs]
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
+    _write_final(output_dir, trainer.model, tokenizer, config, metrics)
     return metrics
+
+
+def _resume_point(config: Config, checkpoints: Path, resume: bool) -> Path | None:
+    """The checkpoint to continue from, after checking that the run may start or resume at all."""
+    complete = [c for c in checkpoints.glob("checkpoint-*") if _is_complete(c)] if checkpoints.is_dir() else []
+    newest = max(complete, key=lambda c: int(c.name.split("-")[-1]), default=None)
+    if not resume:
+        if newest is not None:
+            raise UserError(
+                f"{checkpoints.parent}: holds checkpoints of an interrupted run ({newest.name}); "
+                f"continue it with --resume, or delete {checkpoints} to start afresh"
+            )
+        shutil.rmtree(checkpoints, ignore_errors=True)  # leftovers of a run killed before its first checkpoint
+        return None
+    if newest is None:
+        raise UserError(f"--resume: {checkpoints} has no complete checkpoint to continue from; train without --resume")
+    saved = checkpoints / "training_config.yaml"
+    if saved.is_file():
+        from .config import load_config
+
+        before = load_config(saved).to_dict()
+        changed = [k for k, v in config.to_dict().items() if before.get(k) != v]
+        if changed:
+            raise UserError(
+                f"--resume: the config differs from the interrupted run's ({saved}) in {', '.join(changed)}; "
+                "resume with the same config and data, or train afresh"
+            )
+    print(f"resuming from {newest}", file=sys.stderr)
+    return newest
+
+
+def _is_complete(checkpoint: Path) -> bool:
+    # The Trainer writes trainer_state.json last, after the weights, optimizer and random states.
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (checkpoint / "optimizer.pt").is_file()
+
+
+def _write_final(output_dir: Path, model, tokenizer, config: Config, metrics: dict) -> None:
+    """Write the model directory beside ``output_dir``, then swap it in with renames (the previous
+    contents, checkpoints included, are removed only after the new directory is in place).
+
+    Beside the Hugging Face files go ``training_config.yaml``, ``metrics.json``, the learning
+    curves (``training_curves.png``) and the model card (``README.md``).
+    """
+    from .model_card import write_model_card
+    from .plots import plot_learning_curves
+
+    staging = output_dir.with_name(f".{output_dir.name}.tmp-{os.getpid()}")
+    previous = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_model(model, tokenizer, staging)
+    config.save(staging / "training_config.yaml")
+    (staging / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
+    plot_learning_curves(metrics["log_history"], staging / "training_curves.png", title=f"Training {output_dir.name}")
+    write_model_card(staging, config.to_dict(), metrics, metrics["train"]["spans_per_label"])
+    if output_dir.exists():
+        os.rename(output_dir, previous)
+    os.rename(staging, output_dir)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _plain(value):
@@ -272,6 +352,7 @@ def cross_validate(config: Config, documents: list[Document], k: int, output_dir
     for i, (train_docs, test_docs) in enumerate(k_folds(documents, k, config.seed), 1):
         print(f"== fold {i}/{k}: {len(train_docs)} training documents, testing on {[d.id for d in test_docs]}", file=sys.stderr)
         fold_dir = output_dir / f"fold-{i}"
+        shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are temporary: never resumed
         fit_docs, dev_docs = split_by_document(train_docs, config.dev_fraction, config.seed)
         train_model(config, fit_docs, dev_docs, fold_dir)
         tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
@@ -283,7 +364,24 @@ def cross_validate(config: Config, documents: list[Document], k: int, output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "cv.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (output_dir / "cv.md").write_text(cv_markdown(summary, config.labels), encoding="utf-8")
+    from .plots import plot_cv
+
+    plot_cv(summary, output_dir / "cv.png")
+    _add_cv_to_model_card(output_dir, summary)
     return summary
+
+
+def _add_cv_to_model_card(directory: Path, summary: dict) -> None:
+    """If ``directory`` holds a model trained by train.py, rewrite its card with the CV estimate."""
+    from .config import load_config
+    from .model_card import write_model_card
+
+    if not ((directory / "training_config.yaml").is_file() and (directory / "metrics.json").is_file()):
+        return
+    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    config = load_config(directory / "training_config.yaml")
+    write_model_card(directory, config.to_dict(), metrics, metrics["train"]["spans_per_label"], cv=summary)
+    print(f"added the cross-validation estimate to the model card {directory / 'README.md'}", file=sys.stderr)
 
 
 def _mean_std(folds: list[dict], labels: Sequence[str]) -> dict:
@@ -308,6 +406,8 @@ def cv_markdown(summary: dict, labels: Sequence[str]) -> str:
         "",
         f"- character-span micro F1: {100 * ms['span_micro_f1']['mean']:.1f} ± {100 * ms['span_micro_f1']['std']:.1f}",
         f"- seqeval strict micro F1: {100 * ms['seqeval_strict_micro_f1']['mean']:.1f} ± {100 * ms['seqeval_strict_micro_f1']['std']:.1f}",
+        "",
+        "![per-fold F1](cv.png)",
         "",
         "| fold | test documents | span P | span R | span F1 | seqeval strict F1 |",
         "|---|---|---|---|---|---|",
