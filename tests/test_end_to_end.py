@@ -32,13 +32,13 @@ def memorised(tmp_path_factory, request):
     gold = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
     gold_file = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(gold)])
     model_dir = work / "model"
-    overrides = tiny_overrides(**{
+    overrides = tiny_overrides(**{  # the tiny config's width, half its depth: it memorises in ~30 of the 60 epochs
         "scratch.num_hidden_layers": 2,
-        "scratch.hidden_size": 128,
+        "scratch.hidden_size": 256,
         "scratch.num_attention_heads": 4,
-        "scratch.intermediate_size": 256,
+        "scratch.intermediate_size": 1024,
         "num_train_epochs": 60,
-        "learning_rate": 2e-3,
+        "learning_rate": 1e-3,
     })
     result = run_script(
         "train.py", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--dev", str(gold_file),
@@ -52,6 +52,9 @@ def test_model_dir_is_a_standard_hugging_face_dir_with_config_and_metrics(memori
     _, _, model_dir, _ = memorised
     names = {p.name for p in model_dir.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "training_config.yaml", "metrics.json"} <= names
+    assert {"README.md", "training_curves.png"} <= names  # the model card and the learning curves
+    card = (model_dir / "README.md").read_text(encoding="utf-8")
+    assert "pipeline(" in card and "| LOC |" in card
     assert not any(n.endswith(".bin") for n in names) and "checkpoints" not in names
     config = json.loads((model_dir / "config.json").read_text())
     assert list(config["id2label"].values()) == ["O"] + [f"{p}-{t}" for t in ["LOC", "ORG", "WEAPON", "COUNT", "DATE"] for p in "BI"]
@@ -93,6 +96,10 @@ def test_predict_writes_label_studio_tasks_and_conll(memorised):
     conll = work / "pred.conll"
     assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(conll)).returncode == 0
     assert "داعش B-ORG" in conll.read_text(encoding="utf-8")
+    pages = work / "pages"
+    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(pages), "--format", "html").returncode == 0
+    assert len(list(pages.glob("0*.html"))) == len(gold) and (pages / "index.html").is_file()
+    assert '<mark style="background-color' in (pages / "00001-case-0.html").read_text(encoding="utf-8")
 
 
 def test_predicted_label_studio_file_reads_back_as_annotations(memorised):
@@ -204,4 +211,17 @@ def test_cross_validation_reports_mean_and_std(tmp_path):
     summary = json.loads((tmp_path / "cv" / "cv.json").read_text())
     tested = sorted(d for fold in summary["folds"] for d in fold["test_documents"])
     assert tested == sorted(d.id for d in docs)
-    assert (tmp_path / "cv" / "cv.md").is_file()
+    assert (tmp_path / "cv" / "cv.md").is_file() and (tmp_path / "cv" / "cv.png").is_file()
+    assert not list((tmp_path / "cv").glob("fold-*"))  # fold models are removed
+
+
+def test_cv_into_a_model_dir_adds_the_estimate_to_its_card(tmp_path):
+    docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(4)]
+    path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    common = ["--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"), *sets(*tiny_overrides(num_train_epochs=1))]
+    assert run_script("train.py", *common).returncode == 0
+    assert "cross-validation" not in (tmp_path / "m" / "README.md").read_text(encoding="utf-8").lower()
+    result = run_script("train.py", *common, "--cv", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cross-validation" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8").lower()
+    assert (tmp_path / "m" / "model.safetensors").is_file()
