@@ -7,8 +7,8 @@ the task and the span (see :mod:`arabic_ner.problems`). Policies:
   was not cancelled. Tasks with no such annotation, and empty texts, are skipped and counted.
 * Offsets outside the text, ``start >= end``, overlapping spans and undeclared labels are errors.
 * If ``value.text`` differs from ``text[start:end]``, the same text is looked for within ±3
-  characters (Label Studio counts UTF-16 units, so offsets drift after an emoji); if found,
-  the span is moved with a warning, else it is an error.
+  characters (exports of older Label Studio versions counted UTF-16 units, so offsets drifted
+  after an emoji); if found, the span is moved with a warning, else it is an error.
 * Spaces and invisible marks at a span's edges are trimmed with a warning.
 """
 

@@ -1,0 +1,550 @@
+"""Review predictions in Label Studio: push them, pull the reviewed annotations, score the model.
+
+    python -m arabic_ner.labelstudio push --model models/tiny --input data/raw --project "news review"
+    python -m arabic_ner.labelstudio pull --project 3 --output annotations/reviewed.json
+    python -m arabic_ner.labelstudio score --project 3
+
+The server and the key come from the environment only, never from a file or an argument:
+LABEL_STUDIO_URL (e.g. http://localhost:8080) and LABEL_STUDIO_API_KEY (Label Studio's
+Account & Settings page: a personal access token, or a legacy token where the organisation
+allows them). The key is never printed.
+
+push   tags --input with --model and imports one task per document into --project (an id, or a
+       title: a project with that title is created when there is none, its labeling config built
+       from the model's labels). Tasks are matched on data.doc_id, so re-running never duplicates:
+       a document that is already in the project gets this model's prediction added to its task
+       when it has none from this model version yet, and is skipped otherwise; a document whose
+       text differs from its task's is skipped with a warning. The project's model version is set
+       to this model's, so the labeling screen pre-fills with these predictions.
+pull   writes the completed, non-cancelled annotations as a Label Studio JSON export that
+       train.py --train reads as it is, checks it with train.py's reader, and reports the
+       unlabeled and skipped tasks it left out.
+score  compares the model's predictions with the reviewed annotations: exact-span P/R/F1 per label,
+       that is, how far reviewers moved from the predictions.
+
+Offsets are code points into data.text, as everywhere in arabic_ner. Label Studio 1.23's Text tag
+counts code points too (its frontend converts from the browser's UTF-16 units), so spans are sent
+as they are. Older frontends stored UTF-16 units: pull converts a span whose value.text only matches
+when its offsets are read as UTF-16 units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+from urllib.parse import urlparse
+from xml.sax.saxutils import quoteattr
+
+from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item
+from .cli import run
+from .document import Span
+from .problems import Problems, UserError
+
+URL_VARIABLE, KEY_VARIABLE = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
+# The colours of annotations/labeling-config.xml, in label order, then more for larger label sets.
+COLOURS = ["#2E86DE", "#E67E22", "#C0392B", "#27AE60", "#8E44AD", "#16A085", "#D35400", "#7F8C8D", "#F1C40F", "#2C3E50"]
+IMPORT_BATCH = 100
+
+
+# ---------------------------------------------------------------- offsets
+
+def code_point_to_utf16(text: str, offset: int) -> int:
+    """The UTF-16 unit offset of code point ``offset``: every character above U+FFFF counts two.
+
+    >>> code_point_to_utf16("🇮🇶 كركوك", 3)   # a flag is two code points, four UTF-16 units
+    5
+    """
+    return offset + sum(1 for c in text[:offset] if ord(c) > 0xFFFF)
+
+
+def utf16_to_code_point(text: str, offset: int) -> int | None:
+    """The code point offset of UTF-16 unit ``offset``; ``None`` if it falls inside a surrogate pair
+    or beyond the text.
+
+    >>> utf16_to_code_point("🇮🇶 كركوك", 5)
+    3
+    """
+    units = 0
+    for index, c in enumerate(text):
+        if units == offset:
+            return index
+        units += 2 if ord(c) > 0xFFFF else 1
+        if units > offset:
+            return None
+    return len(text) if units == offset else None
+
+
+def fix_utf16_offsets(task: dict) -> int:
+    """Convert, in place, the ``labels`` spans of ``task``'s annotations whose ``value.text`` matches
+    ``data.text`` only when their offsets are read as UTF-16 units. Returns how many were converted."""
+    text = (task.get("data") or {}).get("text")
+    if not isinstance(text, str):
+        return 0
+    converted = 0
+    for annotation in task.get("annotations") or []:
+        for item in annotation.get("result") or []:
+            value = item.get("value") if isinstance(item, dict) and item.get("type") == "labels" else None
+            if not value:
+                continue
+            start, end, expected = value.get("start"), value.get("end"), value.get("text")
+            if not (isinstance(start, int) and isinstance(end, int) and isinstance(expected, str)):
+                continue
+            if text[start:end] == expected:
+                continue
+            new_start, new_end = utf16_to_code_point(text, start), utf16_to_code_point(text, end)
+            if new_start is not None and new_end is not None and text[new_start:new_end] == expected:
+                value["start"], value["end"] = new_start, new_end
+                converted += 1
+    return converted
+
+
+# ---------------------------------------------------------------- labeling config
+
+def labeling_config(labels: Sequence[str]) -> str:
+    """The labeling config for ``labels``, shaped like annotations/labeling-config.xml."""
+    lines = [
+        "<View>",
+        "  <!-- Built by arabic_ner.labelstudio from the model's id2label. Character granularity (no",
+        '       granularity="word"): spans must be able to start after a proclitic, e.g. لداعش -> داعش. -->',
+        f"  <Labels name={quoteattr(FROM_NAME)} toName={quoteattr(TO_NAME)}>",
+        *(
+            f"    <Label value={quoteattr(label)} background={quoteattr(COLOURS[i % len(COLOURS)])}/>"
+            for i, label in enumerate(labels)
+        ),
+        "  </Labels>",
+        f'  <Text name={quoteattr(TO_NAME)} value="$text"/>',
+        "</View>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def config_labels(config: str, where: str) -> list[str]:
+    """The label values of the ``<Labels name="label" toName="text">`` tag of a labeling config."""
+    try:
+        root = ET.fromstring(config)
+    except ET.ParseError as exc:
+        raise UserError(f"{where}: its labeling config is not valid XML ({exc})") from None
+    texts = [e for e in root.iter("Text") if e.get("name") == TO_NAME]
+    tags = [e for e in root.iter("Labels") if e.get("name") == FROM_NAME and e.get("toName") == TO_NAME]
+    if not texts or not tags:
+        raise UserError(
+            f'{where}: its labeling config has no <Labels name="{FROM_NAME}" toName="{TO_NAME}"> over a '
+            f'<Text name="{TO_NAME}">; arabic_ner reads and writes spans under these names '
+            "(see annotations/labeling-config.xml): fix the config or use another project"
+        )
+    return [label.get("value") for label in tags[0].iter("Label") if label.get("value")]
+
+
+# ---------------------------------------------------------------- connection
+
+@dataclass
+class Server:
+    """A connected Label Studio client and the URL it talks to (never the key)."""
+
+    client: object
+    url: str
+
+    def link(self, project_id: int) -> str:
+        return f"{self.url}/projects/{project_id}/data"
+
+
+def connect() -> Server:
+    """A client for the server in LABEL_STUDIO_URL with the key in LABEL_STUDIO_API_KEY, checked
+    with one request so that a wrong URL or key fails here, with one line that says what to fix.
+
+    The SDK tells the two kinds of key apart: a personal access token is a JWT refresh token, which
+    it exchanges at /api/token/refresh/ for short-lived access tokens sent as ``Bearer``; any other
+    key is a legacy token, sent as ``Token``.
+    """
+    url, key = os.environ.get(URL_VARIABLE, "").strip(), os.environ.get(KEY_VARIABLE, "").strip()
+    if not url or not key:
+        missing = " and ".join(name for name, value in ((URL_VARIABLE, url), (KEY_VARIABLE, key)) if not value)
+        raise UserError(
+            f"{missing} not set: export {URL_VARIABLE}=http://localhost:8080 (where Label Studio runs) and "
+            f"{KEY_VARIABLE}=<your token> (Label Studio: Account & Settings > Personal Access Token)"
+        )
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UserError(f"{URL_VARIABLE}={url!r} is not an http(s) URL; set it to e.g. http://localhost:8080")
+    url = url.rstrip("/")
+    from label_studio_sdk import LabelStudio
+
+    with _answers(url, "checking the API key"):
+        # The trailing slash keeps a path prefix (http://host/ls/) when the SDK joins
+        # api/token/refresh/ onto the URL with urljoin.
+        client = LabelStudio(base_url=url + "/", api_key=key)
+        client.users.whoami()
+    return Server(client, url)
+
+
+class NotFound(UserError):
+    """A 404 from Label Studio: the caller knows what was missing and says so."""
+
+
+@contextmanager
+def _answers(url: str, doing: str) -> Iterator[None]:
+    """Turn what the SDK raises into one-line UserErrors (never showing headers or the key)."""
+    import httpx
+    from label_studio_sdk.core.api_error import ApiError
+
+    try:
+        yield
+    except httpx.RequestError as exc:
+        raise UserError(
+            f"cannot reach Label Studio at {url} ({type(exc).__name__}: {str(exc) or 'no answer'}); "
+            f"start it (label-studio start) or fix {URL_VARIABLE}"
+        ) from None
+    except json.JSONDecodeError:  # the SDK's token refresh reads any answer as JSON
+        raise UserError(f"{url} did not answer like Label Studio (not JSON); is {URL_VARIABLE} the address of Label Studio?") from None
+    except ApiError as exc:
+        detail = _detail(exc.body)
+        if isinstance(exc.body, str) and exc.body.lstrip().startswith("<"):
+            detail = f"an HTML page, not Label Studio's API; is {URL_VARIABLE} the address of Label Studio?"
+        if exc.status_code == 401:
+            raise UserError(
+                f"Label Studio at {url} refused {KEY_VARIABLE} (401: {detail}); copy a valid token from "
+                "Account & Settings > Personal Access Token (a legacy token works only where the "
+                "organisation enables legacy tokens)"
+            ) from None
+        if exc.status_code == 404:
+            raise NotFound(f"Label Studio at {url} answered 404 while {doing}: {detail}") from None
+        if exc.status_code == 403:
+            raise UserError(f"Label Studio at {url} refused {doing} to this user (403: {detail}); ask an administrator") from None
+        raise UserError(f"Label Studio at {url} answered {exc.status_code} while {doing}: {detail}") from None
+
+
+def _detail(body) -> str:
+    """What Label Studio said: ``detail``, and which field was wrong for a validation error."""
+    if isinstance(body, dict) and (body.get("detail") or body.get("validation_errors")):
+        errors = body.get("validation_errors")
+        parts = [str(body.get("detail") or "")] + ([json.dumps(errors, ensure_ascii=False)] if errors else [])
+        body = " ".join(p for p in parts if p)
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _as_dict(item) -> dict:
+    """SDK models and plain dicts alike, as plain JSON dicts."""
+    return item if isinstance(item, dict) else item.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- projects
+
+def find_project(server: Server, ref: str):
+    """The project with id ``ref`` (all digits) or with exactly the title ``ref``; ``None`` for a
+    title that no project has. An unknown id is an error that lists the projects there are."""
+    client = server.client
+    if ref.strip().isdigit():
+        try:
+            with _answers(server.url, f"reading project {ref}"):
+                return client.projects.get(id=int(ref))
+        except NotFound:
+            raise UserError(f"no project {ref.strip()} in Label Studio at {server.url}; {_project_list(server)}") from None
+    with _answers(server.url, "listing projects"):
+        matches = [p for p in client.projects.list(title=ref) if p.title == ref]
+        if len(matches) > 1:
+            raise UserError(
+                f"{len(matches)} projects in Label Studio at {server.url} are titled {ref!r} "
+                f"(ids {', '.join(str(p.id) for p in matches)}); give --project the id"
+            )
+        return client.projects.get(id=matches[0].id) if matches else None
+
+
+def _project_list(server: Server) -> str:
+    with _answers(server.url, "listing projects"):
+        projects = list(server.client.projects.list())
+    if not projects:
+        return "there are no projects there yet (push creates one)"
+    shown = ", ".join(f"{p.id} {p.title!r}" for p in projects[:10])
+    return f"the projects are: {shown}{', ...' if len(projects) > 10 else ''}"
+
+
+def _require_project(server: Server, ref: str):
+    project = find_project(server, ref)
+    if project is None:
+        raise UserError(f"no project titled {ref!r} in Label Studio at {server.url}; {_project_list(server)}")
+    return project
+
+
+def _tasks(server: Server, project_id: int) -> Iterator[dict]:
+    """Every task of a project, with its annotations and predictions, page by page."""
+    with _answers(server.url, f"listing the tasks of project {project_id}"):
+        for task in server.client.tasks.list(project=project_id, fields="all", page_size=100):
+            yield _as_dict(task)
+
+
+# ---------------------------------------------------------------- push
+
+@dataclass
+class _Known:
+    task_id: int | None  # None: queued in this run, not imported yet
+    text: str
+    versions: set = field(default_factory=set)
+
+
+@dataclass
+class PushReport:
+    """What push did with each document, by outcome (lists of document ids)."""
+
+    new: list = field(default_factory=list)
+    prediction_added: list = field(default_factory=list)
+    already_there: list = field(default_factory=list)
+    text_changed: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
+
+
+def project_for(server: Server, ref: str, labels: Sequence[str], version: str):
+    """The project ``ref`` (id or title), created with a labeling config for ``labels`` when no
+    project has that title; an existing project must already declare every label."""
+    project = find_project(server, ref)
+    if project is None:
+        with _answers(server.url, "creating the project"):
+            project = server.client.projects.create(title=ref, label_config=labeling_config(labels), model_version=version)
+        print(f"created project {project.id} {ref!r} with labels {', '.join(labels)}")
+        return project
+    where = f"project {project.id} {project.title!r}"
+    missing = [label for label in labels if label not in config_labels(project.label_config, where)]
+    if missing:
+        raise UserError(
+            f"{where}: its labeling config lacks the label(s) {', '.join(missing)} that the model predicts; "
+            "add them in the project's Settings > Labeling Interface, or push to a new project"
+        )
+    return project
+
+
+def import_predictions(server: Server, project, tagged: Iterable, version: str, batch: int = IMPORT_BATCH) -> PushReport:
+    """Import ``tagged`` (documents whose ``spans`` are predictions, with a document score) into
+    ``project``, ``batch`` tasks or predictions per request, matching tasks on ``data.doc_id``:
+
+    * a new document becomes a task holding this prediction;
+    * a known document with the same text gets this prediction added, unless its task already
+      has one from ``version``;
+    * a known document whose text changed is left alone (its offsets would not fit the task).
+    """
+    client, report = server.client, PushReport()
+    known: dict[str, _Known] = {}
+    for task in _tasks(server, project.id):
+        doc_id = (task.get("data") or {}).get("doc_id")
+        if doc_id is not None:
+            versions = {p.get("model_version") for p in task.get("predictions") or [] if isinstance(p, dict)}
+            known.setdefault(str(doc_id), _Known(task["id"], task["data"].get("text"), versions))
+
+    new_tasks, new_predictions = [], []
+
+    def flush() -> None:
+        with _answers(server.url, f"importing into project {project.id}"):
+            if new_tasks:
+                client.projects.import_tasks(id=project.id, request=new_tasks)
+            if new_predictions:
+                client.projects.import_predictions(id=project.id, request=new_predictions)
+        new_tasks.clear()
+        new_predictions.clear()
+
+    for item in tagged:
+        doc, doc_score = item.document, item.score
+        if getattr(doc, "error", None):  # an input that could not be read
+            report.unreadable.append(f"{doc.id}: {doc.error}")
+            continue
+        prediction = {
+            "model_version": version,
+            "score": round(doc_score, 4) if doc_score is not None else None,
+            "result": [result_item(doc, span, i) for i, span in enumerate(doc.spans)],
+        }
+        seen = known.get(doc.id)
+        if seen is None:
+            new_tasks.append({"data": {"text": doc.text, "doc_id": doc.id}, "predictions": [prediction]})
+            known[doc.id] = _Known(None, doc.text, {version})
+            report.new.append(doc.id)
+        elif seen.text != doc.text:
+            report.text_changed.append(doc.id)
+        elif version in seen.versions:
+            report.already_there.append(doc.id)
+        else:
+            new_predictions.append({"task": seen.task_id, **prediction})
+            seen.versions.add(version)
+            report.prediction_added.append(doc.id)
+        if len(new_tasks) + len(new_predictions) >= batch:
+            flush()
+    flush()
+    return report
+
+
+def push(server: Server, args) -> int:
+    from .inference import Tagger
+    from .modeling import entity_types, model_version
+    from .streams import iter_input
+
+    tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
+    labels = entity_types(tagger.id2label)
+    version = model_version(args.model)
+    project = project_for(server, args.project, labels, version)
+    report = import_predictions(server, project, tagger.tag(iter_input(args.input)), version, args.import_batch)
+    if getattr(project, "model_version", None) != version:
+        # the version whose predictions pre-fill the labeling screen
+        with _answers(server.url, "setting the project's model version"):
+            server.client.projects.update(id=project.id, model_version=version)
+
+    for doc_id in report.text_changed:
+        print(
+            f"warning: project {project.id}: document {doc_id!r} is already there with a different text; skipped. "
+            "Give the new text another id, or delete the old task in Label Studio and push again",
+            file=sys.stderr,
+        )
+    for line in report.unreadable:
+        print(f"warning: {args.input}: {line}; skipped", file=sys.stderr)
+    print(
+        f"project {project.id} {project.title!r}, model version {version}: {len(report.new)} new task(s), "
+        f"prediction added to {len(report.prediction_added)} existing task(s), {len(report.already_there)} "
+        f"already there with this model's prediction, {len(report.text_changed)} skipped (text changed), "
+        f"{len(report.unreadable)} skipped (unreadable)"
+    )
+    print(server.link(project.id))
+    return 0
+
+
+# ---------------------------------------------------------------- pull
+
+def pull(server: Server, args) -> int:
+    project = _require_project(server, args.project)
+    where = f"project {project.id} {project.title!r}"
+    labels = config_labels(project.label_config, where)
+    with _answers(server.url, f"exporting {where}"):
+        tasks = server.client.projects.exports.as_json(project.id)
+    kept, unlabeled, skipped, converted = [], [], [], 0
+    for task in tasks:
+        annotations = task.get("annotations") or []
+        usable = [a for a in annotations if not a.get("was_cancelled")]
+        if not usable:
+            (skipped if annotations else unlabeled).append(str(task.get("id")))
+            continue
+        task["annotations"] = usable
+        converted += fix_utf16_offsets(task)
+        kept.append(task)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(kept, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    # The same reader train.py uses: what it would say about the file, it says now.
+    problems = Problems()
+    documents = read_annotations(output, labels, problems, ReadStats())
+    problems.print()
+    spans = sum(len(d.spans) for d in documents)
+    print(f"pulled {len(kept)} annotated task(s), {spans} span(s) from {where} -> {output}")
+    print(f"left out: {len(unlabeled)} unlabeled task(s){_ids(unlabeled)}, {len(skipped)} skipped by annotators{_ids(skipped)}")
+    if converted:
+        print(f"{converted} span(s) had UTF-16 offsets (an older Label Studio frontend) and now count code points")
+    if problems.errors:
+        print(f"{len(problems.errors)} error(s): fix the spans in Label Studio and pull again", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ids(ids: list[str]) -> str:
+    return f" (ids {', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''})" if ids else ""
+
+
+# ---------------------------------------------------------------- score
+
+def result_spans(result: list, text: str) -> list[Span]:
+    """The ``labels`` spans of an annotation's or a prediction's result, in code points."""
+    task = {"data": {"text": text}, "annotations": [{"result": copy.deepcopy(result)}]}
+    fix_utf16_offsets(task)
+    spans = []
+    for item in task["annotations"][0]["result"]:
+        value = item.get("value") if isinstance(item, dict) and item.get("type") == "labels" else None
+        if value and isinstance(value.get("start"), int) and isinstance(value.get("end"), int) and len(value.get("labels") or []) == 1:
+            spans.append(Span(value["start"], value["end"], value["labels"][0]))
+    return spans
+
+
+def score(server: Server, args) -> int:
+    from .metrics import span_scores
+
+    project = _require_project(server, args.project)
+    where = f"project {project.id} {project.title!r}"
+    labels = config_labels(project.label_config, where)
+    tasks = list(_tasks(server, project.id))
+    versions = Counter(p.get("model_version") for t in tasks for p in t.get("predictions") or [])
+    version = args.model_version or (project.model_version if project.model_version in versions else None)
+    if version is None and len(versions) == 1:
+        version = next(iter(versions))
+    if version not in versions:
+        found = ", ".join(f"{v} ({n} tasks)" for v, n in versions.most_common()) or "none"
+        raise UserError(
+            f"{where}: no predictions {'from model version ' + repr(version) if version else 'to score'}; "
+            f"model versions there: {found}; choose one with --model-version"
+        )
+    gold, pred, unreviewed, unpredicted = [], [], 0, 0
+    for task in tasks:
+        text = (task.get("data") or {}).get("text") or ""
+        annotation = choose_annotation(task.get("annotations") or [])
+        predictions = [p for p in task.get("predictions") or [] if p.get("model_version") == version]
+        if annotation is None:
+            unreviewed += 1
+        elif not predictions:
+            unpredicted += 1
+        else:
+            newest = max(predictions, key=lambda p: (str(p.get("created_at") or ""), p.get("id") or 0))
+            gold.append(result_spans(annotation.get("result") or [], text))
+            pred.append(result_spans(newest.get("result") or [], text))
+    if not gold:
+        raise UserError(f"{where}: no task has both a completed annotation and a prediction from {version}; review some tasks first")
+    scores = span_scores(gold, pred, labels)
+    print(f"{where}: predictions of {version} against reviewed annotations, {len(gold)} task(s)")
+    print(f"left out: {unreviewed} task(s) without a completed annotation, {unpredicted} without a prediction from {version}")
+    print(f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}")
+    rows = [(label, scores["per_type"][label]) for label in scores["per_type"]]
+    rows += [("micro", scores["micro"]), ("macro", scores["macro"])]
+    for name, row in rows:
+        print(f"{name:<12}{100 * row['precision']:>8.1f}{100 * row['recall']:>8.1f}{100 * row['f1']:>8.1f}{row['support']:>7}")
+    if args.output:
+        report = {"project": project.id, "model_version": version, "tasks": len(gold), "spans": scores}
+        Path(args.output).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m arabic_ner.labelstudio", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="push|pull|score")
+    p = commands.add_parser("push", help="tag documents and import them, with the predictions, for review")
+    p.add_argument("--model", required=True, metavar="DIR", help="trained model directory")
+    p.add_argument("--input", required=True, metavar="PATH", help=".txt, folder of .txt, .jsonl or Label Studio .json")
+    p.add_argument("--project", required=True, metavar="NAME_OR_ID", help="project id, or title (created if missing)")
+    p.add_argument("--import-batch", type=int, default=IMPORT_BATCH, metavar="N", help=f"tasks per import request (default {IMPORT_BATCH})")
+    p.add_argument("--batch-size", type=int, default=32, help="most windows per tagging batch (default 32)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    p = commands.add_parser("pull", help="write the reviewed annotations to a file train.py reads")
+    p.add_argument("--project", required=True, metavar="ID", help="project id (or exact title)")
+    p.add_argument("--output", required=True, metavar="FILE.json", help="e.g. annotations/reviewed.json")
+    p = commands.add_parser("score", help="span P/R/F1 of the predictions against the reviewed annotations")
+    p.add_argument("--project", required=True, metavar="ID", help="project id (or exact title)")
+    p.add_argument("--model-version", help="whose predictions to score; default: the project's model version")
+    p.add_argument("--output", metavar="FILE.json", help="also write the scores as JSON")
+    args = parser.parse_args(argv)
+    if getattr(args, "import_batch", 1) < 1:
+        parser.error("--import-batch must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    server = connect()
+    return {"push": push, "pull": pull, "score": score}[args.command](server, args)
+
+
+if __name__ == "__main__":
+    run(main)
