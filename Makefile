@@ -1,14 +1,16 @@
 # make install  - create .venv with everything the project needs (torch pinned to the local CPU wheel)
-# make test     - install, then run the test suite (offline)
+# make test     - install (and Label Studio, in .venv-labelstudio), then run the test suite (offline)
 # make demo     - install, train the tiny model on the bundled annotations, cross-validate, evaluate, tag data/raw
 PYTHON ?= python3
 VENV := .venv
+LS_VENV := .venv-labelstudio
+LABEL_STUDIO_VERSION := 1.23.2
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 
-.PHONY: install test demo clean
+.PHONY: install test demo clean chromium
 
 install: $(VENV)/.installed
 
@@ -18,10 +20,25 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# torch first and pinned: an unpinned torch would pull several GB of CUDA packages
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# the notebook's kernel: this venv's python, not whatever "python3" kernel the machine has
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (arabic-ner .venv)"
 	touch $@
 
-test: install
+test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION)
 	$(PY) -m pytest -q
+
+# tests/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# The real Label Studio server that tests/test_labelstudio.py starts: its own virtualenv, because it
+# pins its own Django stack. The marker names the version, so changing the pin reinstalls it.
+$(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
+	rm -rf $(LS_VENV)
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet label-studio==$(LABEL_STUDIO_VERSION)
+	touch $@
 
 demo: install
 	$(PY) train.py --config configs/tiny.yaml
