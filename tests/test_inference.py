@@ -1,0 +1,73 @@
+"""The batched engine against the simple path: the same spans, whatever the batching."""
+
+from __future__ import annotations
+
+import pytest
+
+from arabic_ner.annotations import labelstudio_task
+from arabic_ner.document import Document
+from arabic_ner.inference import Tagger
+from arabic_ner.text import split_words
+
+from conftest import HARD_CASES, long_document, marked, run_script, tiny_overrides, write_ls
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    work = tmp_path_factory.mktemp("inference")
+    docs = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
+    gold = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    overrides = [a for o in tiny_overrides(num_train_epochs=15, learning_rate=2e-3) for a in ("--set", o)]
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "m"), *overrides)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return str(work / "m")
+
+
+def documents() -> list[Document]:
+    texts = [marked(t).text for t in HARD_CASES] + [marked(long_document(300 + 97 * i)).text for i in range(4)]
+    texts += ["", "   ", "قصف", "\ufffd"] + [f"قصف التحالف مواقع لداعش في الموصل {i}" * (i % 5 + 1) for i in range(40)]
+    return [Document(str(i), t) for i, t in enumerate(texts)]
+
+
+def test_batched_tagging_gives_the_spans_of_one_document_at_a_time(model_dir):
+    simple = Tagger.load(model_dir, batch_size=1, chunk_documents=1)
+    fast = Tagger.load(model_dir, batch_size=64, max_batch_tokens=2048, chunk_documents=16)
+    one_by_one = [t.document.spans for t in simple.tag(documents())]
+    batched = [t.document.spans for t in fast.tag(documents())]
+    assert batched == one_by_one
+    for a, b in zip(simple.tag(documents()), fast.tag(documents())):
+        assert all(abs(x.score - y.score) < 1e-4 for x, y in zip(a.document.spans, b.document.spans))
+
+
+def test_quantized_tagging_keeps_offsets_exact(model_dir):
+    tagger = Tagger.load(model_dir, quantize="int8")
+    for tagged in tagger.tag(documents()):
+        doc = tagged.document
+        assert all(0 <= s.start < s.end <= len(doc.text) for s in doc.spans)
+
+
+def test_batches_mix_documents_and_never_pad_more_than_a_tenth(model_dir):
+    tagger = Tagger.load(model_dir, batch_size=64, max_batch_tokens=4096)
+    docs = documents()
+    encodings = tagger.encoder.encode([split_words(d.text) for d in docs])
+    windows = sorted(((d, k) for d, e in enumerate(encodings) for k in range(len(e.windows))),
+                     key=lambda dk: -(encodings[dk[0]].windows[dk[1]][1] - encodings[dk[0]].windows[dk[1]][0]))
+    batches = list(tagger._batches(windows, encodings))
+    assert sorted(w for b in batches for w in b) == sorted(windows)  # every window exactly once
+    assert any(len({d for d, _ in b}) > 1 for b in batches)  # windows of different documents share batches
+    for batch in batches:
+        lengths = [encodings[d].windows[k][1] - encodings[d].windows[k][0] + 2 for d, k in batch]
+        assert max(lengths) * len(batch) <= 4096 and len(batch) <= 64
+        assert max(lengths) - min(lengths) <= max(8, max(lengths) // 10)
+
+
+def test_stop_ends_after_the_current_batch_with_the_finished_prefix(model_dir):
+    tagger = Tagger.load(model_dir, batch_size=4, chunk_documents=64)
+    docs = documents()
+    out = []
+    for tagged in tagger.tag(docs, stop=lambda: len(out) > 0):  # asked to stop once something came out
+        out.append(tagged.document.id)
+    assert 0 < len(out) < len(docs)
+    assert out == [d.id for d in docs[: len(out)]]  # an in-order prefix, nothing skipped
