@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
@@ -142,6 +144,24 @@ def iter_json_array(path: Path, chunk: int = 1 << 20) -> Iterator[dict]:
             yield obj
 
 
+def records_file(path: Path, fmt: str) -> Path:
+    """The file that holds the records: the output itself, or for html the folder's manifest,
+    which is resumed like a jsonl file."""
+    return path / "pages.jsonl" if fmt == "html" else path
+
+
+def check_output(path: str | Path, fmt: str, resume: bool, overwrite: bool) -> bool:
+    """Refuse to clobber an existing output unless asked to; return whether it has records."""
+    path = Path(path)
+    if fmt == "html" and path.exists() and not path.is_dir():
+        raise UserError(f"{path}: --format html writes a folder of pages; give a folder name")
+    records = records_file(path, fmt)
+    exists = records.exists() and records.stat().st_size > 0
+    if exists and not (resume or overwrite):
+        raise UserError(f"{path}: exists; pass --resume to continue an interrupted run, or --overwrite to start again")
+    return exists
+
+
 class PredictionWriter:
     """Writes tagged documents in one of :data:`FORMATS`, one record per document, in order.
 
@@ -162,15 +182,8 @@ class PredictionWriter:
         self.labels = labels  # the legend order of html pages
         self.done_ids: list[str] = []
         self._synced = time.monotonic()
-        # An html run records its pages, in order, in a manifest that is resumed like a jsonl file.
-        self.records = self.path / "pages.jsonl" if fmt == "html" else self.path
-        if fmt == "html" and self.path.exists() and not self.path.is_dir():
-            raise UserError(f"{self.path}: --format html writes a folder of pages; give a folder name")
-        exists = self.records.exists() and self.records.stat().st_size > 0
-        if exists and not (resume or overwrite):
-            raise UserError(
-                f"{self.path}: exists; pass --resume to continue an interrupted run, or --overwrite to start again"
-            )
+        self.records = records_file(self.path, fmt)
+        exists = check_output(self.path, fmt, resume, overwrite)
         self.records.parent.mkdir(parents=True, exist_ok=True)
         if resume and exists:
             keep, self.done_ids = _SCANNERS[fmt](self.records.read_bytes())
@@ -312,3 +325,25 @@ def skip_done(documents: Iterator[Document], done_ids: list[str], output: Path) 
                 "Use --overwrite to start again."
             )
     yield from documents
+
+
+def write_tagged(writer: PredictionWriter, records: Iterator[tuple[Document, float | None]]) -> Counter:
+    """Write ``(document, score)`` records and count them: tagged, empty, failed, entities.
+    A failed document's error is printed as it passes."""
+    from tqdm import tqdm
+
+    counts: Counter = Counter()
+    for doc, score in records:
+        writer.write(doc, score)
+        counts["failed" if doc.error else "empty" if not doc.text.strip() else "tagged"] += 1
+        counts["entities"] += len(doc.spans)
+        if doc.error:
+            tqdm.write(f"error: {doc.error}", file=sys.stderr)
+    return counts
+
+
+def summary(counts: Counter, writer: PredictionWriter) -> str:
+    return (
+        f"{counts['tagged']} tagged, {counts['empty']} empty, {counts['failed']} failed; "
+        f"{counts['entities']} entities -> {writer.path} ({writer.format})"
+    )
