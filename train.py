@@ -5,6 +5,7 @@
     python train.py --config configs/tiny.yaml --check       # validate the data, print counts, do not train
     python train.py --config configs/tiny.yaml --cv 5        # 5-fold cross-validation by document
     python train.py --config configs/tiny.yaml --resume      # continue a run that was interrupted
+    accelerate launch --multi_gpu --num_processes 2 train.py --config ...   # DDP over GPUs (or gloo on CPUs)
 """
 
 from __future__ import annotations
@@ -60,10 +61,13 @@ def main(argv=None):
         raise UserError(f"no annotated documents in {', '.join(config.train)}; nothing to train on")
 
     if args.cv:
-        if args.resume:
-            from arabic_ner.problems import UserError
+        from arabic_ner.distributed import launched
+        from arabic_ner.problems import UserError
 
+        if args.resume:
             raise UserError("--resume continues one training run; it does not apply to --cv")
+        if launched():
+            raise UserError("--cv runs in a single process; run train.py --cv without accelerate launch")
         summary = cross_validate(config, documents, args.cv, config.output_dir)
         ms = summary["mean_std"]["span_micro_f1"]
         print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
@@ -72,6 +76,8 @@ def main(argv=None):
         documents, dev_documents = split_by_document(documents, config.dev_fraction, config.seed)
         print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
     metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume)
+    if not metrics:
+        return 0  # another process of a multi-process run: the first one reports
     if "dev" in metrics:
         micro = metrics["dev"]["spans"]["micro"]
         print(f"dev span micro P/R/F1: {100 * micro['precision']:.1f} / {100 * micro['recall']:.1f} / {100 * micro['f1']:.1f}")

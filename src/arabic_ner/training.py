@@ -166,55 +166,91 @@ class DevScorer:
         return {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]}
 
 
+class LengthBucketSampler:
+    """Training order that puts windows of similar length in one batch, so little is padding.
+
+    Each epoch the windows are shuffled, cut into groups of ``group`` batches, and sorted by
+    length inside each group; the batches stay random from epoch to epoch. (The Trainer's own
+    length-grouped sampler sorts within groups of one batch on a small data set, which groups
+    nothing.) The shuffle draws on torch's global generator, which the Trainer seeds and saves
+    in checkpoints, so a resumed run sees the same order.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, group: int = 8):
+        self.lengths = lengths
+        self.size = batch_size * group
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        import torch
+
+        order = torch.randperm(len(self.lengths)).tolist()
+        for i in range(0, len(order), self.size):
+            yield from sorted(order[i : i + self.size], key=lambda k: -self.lengths[k])
+
+
+def ner_trainer(**kwargs):
+    """A Trainer whose training batches come from :class:`LengthBucketSampler`."""
+    from transformers import Trainer
+
+    class NerTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            return LengthBucketSampler([len(ids) for ids in dataset["input_ids"]], batch)
+
+    return NerTrainer(**kwargs)
+
+
 def argmax_logits(logits, labels):
     """Keep only the predicted ids between evaluation steps, not the full logits."""
     return logits.argmax(dim=-1)
 
 
-def train_model(
-    config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False
-) -> dict:
-    """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
-    model directory with its config and metrics, and return the metrics.
+@dataclass
+class TrainingData:
+    """What the Trainer is built from: the tokenizer and model to train, the windows to learn
+    from, and the dev windows with the document each belongs to (for :class:`DevScorer`)."""
 
-    A full checkpoint (weights, optimizer, scheduler, random states) is written to
-    ``output_dir/checkpoints`` after every epoch; ``resume=True`` continues from the newest
-    complete one, which gives the same model as an uninterrupted run. The final directory is
-    written to a temporary sibling and renamed into place, so it is never seen half-written.
-    """
-    import torch
-    from datasets import Dataset
-    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
+    tokenizer: object
+    model: object
+    train_rows: list[dict]
+    dev_rows: list[dict]
+    document_of_example: list[int]
 
-    output_dir = Path(output_dir)
-    checkpoints = output_dir / CHECKPOINTS
-    last = _resume_point(config, checkpoints, resume)
+
+def training_data(config: Config, train_docs: list[Document], dev_docs: list[Document], tokenizer_dir: Path | None = None) -> TrainingData:
+    """Tags, tokenizer, model and windows for training (``tokenizer_dir``: a checkpoint being resumed)."""
     problems = Problems()
-    set_seed(config.seed)
     train_prepared = prepare_tags(train_docs, problems)
     dev_prepared = prepare_tags(dev_docs, problems)
     problems.print()  # only warnings can be here: unaligned spans
     forms = ([w.form for w in words] for words, _ in train_prepared)
-    tokenizer, model = build_for_training(config, forms, tokenizer_dir=last)
+    tokenizer, model = build_for_training(config, forms, tokenizer_dir=tokenizer_dir)
     encoder = Encoder(tokenizer, tokenizer.model_max_length, config.stride)
     label2id = {label: int(i) for label, i in model.config.label2id.items()}
-
     train_rows = []
     for enc, (_, tags) in zip(encoder.encode([words for words, _ in train_prepared]), train_prepared):
         train_rows.extend(encoder.training_examples(enc, tags, label2id))
-    for row in train_rows:
-        row["length"] = len(row["input_ids"])
     dev_rows, document_of_example = [], []
     for d, (enc, (_, tags)) in enumerate(zip(encoder.encode([words for words, _ in dev_prepared]), dev_prepared)):
         examples = encoder.scoring_examples(enc, tags, label2id)
         dev_rows.extend(examples)
         document_of_example.extend([d] * len(examples))
+    return TrainingData(tokenizer, model, train_rows, dev_rows, document_of_example)
+
+
+def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
+    """The Trainer's arguments for ``config``: a full checkpoint every epoch, the best dev F1 kept."""
+    import torch
+    from transformers import TrainingArguments
 
     on_gpu = torch.cuda.is_available()
     if (config.bf16 or config.fp16) and not on_gpu:
         print("note: bf16/fp16 asked for but no GPU is present; training in fp32 on the CPU", file=sys.stderr)
-    has_dev = bool(dev_rows)
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.num_train_epochs,
         learning_rate=config.learning_rate,
@@ -234,23 +270,53 @@ def train_model(
         greater_is_better=True,
         load_best_model_at_end=has_dev,
         save_total_limit=1,  # the Trainer also keeps the best one
-        train_sampling_strategy="group_by_length",
         report_to="none",
         disable_tqdm=False,
+        # Without a GPU, accelerate must be told to use the CPU, or processes started by
+        # `accelerate launch` / torchrun would not join one DDP group (gloo) and train apart.
+        use_cpu=not on_gpu,
     )
-    trainer = Trainer(
+
+
+def train_model(
+    config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False
+) -> dict:
+    """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
+    model directory with its config and metrics, and return the metrics.
+
+    A full checkpoint (weights, optimizer, scheduler, random states) is written to
+    ``output_dir/checkpoints`` after every epoch; ``resume=True`` continues from the newest
+    complete one, which gives the same model as an uninterrupted run. The final directory is
+    written to a temporary sibling and renamed into place, so it is never seen half-written.
+    """
+    from datasets import Dataset
+    from transformers import DataCollatorForTokenClassification, set_seed
+
+    output_dir = Path(output_dir)
+    checkpoints = output_dir / CHECKPOINTS
+    last = _resume_point(config, checkpoints, resume)
+    set_seed(config.seed)
+    data = training_data(config, train_docs, dev_docs, tokenizer_dir=last)
+    tokenizer, model, train_rows = data.tokenizer, data.model, data.train_rows
+    has_dev = bool(data.dev_rows)
+    trainer = ner_trainer(
         model=model,
-        args=args,
+        args=training_arguments(config, checkpoints, has_dev),
         train_dataset=Dataset.from_list(train_rows),
-        eval_dataset=Dataset.from_list(dev_rows) if has_dev else None,
+        eval_dataset=Dataset.from_list(data.dev_rows) if has_dev else None,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=DevScorer(document_of_example, dict(model.config.id2label), config.labels) if has_dev else None,
+        compute_metrics=DevScorer(data.document_of_example, dict(model.config.id2label), config.labels) if has_dev else None,
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
     )
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    config.save(checkpoints / "training_config.yaml")  # what --resume checks the config against
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        config.save(checkpoints / "training_config.yaml")  # what --resume checks the config against
     result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    if not main_process:  # under DDP, the first process scores and writes the model
+        trainer.accelerator.wait_for_everyone()
+        return {}
 
     spans_per_label = Counter(s.label for d in train_docs for s in d.spans)
     metrics = {
@@ -258,6 +324,7 @@ def train_model(
             "documents": len(train_docs),
             "windows": len(train_rows),
             "spans_per_label": {label: spans_per_label[label] for label in config.labels},
+            "processes": trainer.args.world_size,
             **result.metrics,
         },
         "best_checkpoint": Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint else None,
@@ -271,6 +338,7 @@ def train_model(
         metrics["dev"], _ = score_documents(dev_docs, predicted, config.labels)
         metrics["dev"]["document_ids"] = [d.id for d in dev_docs]
     _write_final(output_dir, trainer.model, tokenizer, config, metrics)
+    trainer.accelerator.wait_for_everyone()
     return metrics
 
 
