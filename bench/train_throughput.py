@@ -1,0 +1,113 @@
+"""Training speed of train.py's loop against a plain Trainer, on the same model and data.
+
+    .venv/bin/python bench/train_throughput.py            # tiny config model, 3 epochs per run
+    .venv/bin/python bench/train_throughput.py --base     # BERT-base size (slow on a CPU)
+
+Both runs start from the same initial weights and see the same windows, built by train.py's own
+data preparation (arabic_ner.training.training_data), with the same batch size, learning rate
+and collator. They differ in what train.py changes: its Trainer (arabic_ner.training.ner_trainer)
+batches windows of similar length together, while the plain Trainer samples them at random and
+pads each batch to its longest window. Checkpointing and
+evaluation are switched off in both, so the numbers are the training loop's alone.
+
+Two data sets: the bundled annotations as whole articles (windows are mostly full, so there is
+little padding to save) and the same articles cut into paragraphs (lengths vary a lot, so padding
+dominates a random batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def paragraphs_of(documents):
+    """Each paragraph (line) of each document as a document of its own, with its spans."""
+    from arabic_ner.document import Document, Span
+
+    out = []
+    for doc in documents:
+        start = 0
+        for n, line in enumerate(doc.text.split("\n")):
+            end = start + len(line)
+            if line.strip():
+                spans = [Span(s.start - start, s.end - start, s.label) for s in doc.spans if start <= s.start and s.end <= end]
+                out.append(Document(f"{doc.id}-{n}", line, spans))
+            start = end + 1
+    return out
+
+
+def run(make_trainer, trainer_args, data) -> tuple[float, int]:
+    """Samples per second of one training run, and the padded tokens it processed."""
+    from datasets import Dataset
+    from transformers import DataCollatorForTokenClassification
+
+    collator = DataCollatorForTokenClassification(data.tokenizer)
+    trainer = make_trainer(model=copy.deepcopy(data.model), args=trainer_args, train_dataset=Dataset.from_list(data.train_rows),
+                           data_collator=collator, processing_class=data.tokenizer)
+    padded = sum(batch["input_ids"].numel() for batch in trainer.get_train_dataloader()) * int(trainer_args.num_train_epochs)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return len(data.train_rows) * trainer_args.num_train_epochs / seconds, padded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each, alternating; the best counts (default 2)")
+    parser.add_argument("--base", action="store_true", help="a BERT-base-size model (12 layers, hidden 768) instead of the tiny config's")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    from arabic_ner.config import load_config
+    from arabic_ner.problems import Problems
+    from arabic_ner.training import load_documents, ner_trainer, training_arguments, training_data
+
+    overrides = [f"num_train_epochs={args.epochs}", "per_device_train_batch_size=16", "max_length=256", "stride=64"]
+    if args.base:
+        overrides += ["scratch.num_hidden_layers=12", "scratch.hidden_size=768", "scratch.num_attention_heads=12", "scratch.intermediate_size=3072"]
+    config = load_config(ROOT / "configs" / "tiny.yaml", overrides)
+    articles = load_documents([str(ROOT / "annotations" / "corpus.json")], config.labels, Problems())
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; model: "
+          f"{config.scratch.num_hidden_layers} layers, hidden {config.scratch.hidden_size}; batch {config.per_device_train_batch_size}, "
+          f"max_length {config.max_length}, {args.epochs} epochs")
+    with tempfile.TemporaryDirectory() as tmp:
+        quiet = dict(save_strategy="no", eval_strategy="no", load_best_model_at_end=False, metric_for_best_model=None,
+                     disable_tqdm=True, logging_steps=10_000)
+        ours_args = dataclasses.replace(training_arguments(config, Path(tmp), has_dev=False), **quiet)
+        plain_args = TrainingArguments(
+            output_dir=tmp, num_train_epochs=config.num_train_epochs, learning_rate=config.learning_rate,
+            per_device_train_batch_size=config.per_device_train_batch_size, seed=config.seed, report_to="none",
+            use_cpu=not torch.cuda.is_available(), **quiet,
+        )
+        for name, docs in (("articles", articles), ("paragraphs", paragraphs_of(articles))):
+            set_seed(config.seed)
+            data = training_data(config, docs, [])
+            real = sum(len(r["input_ids"]) for r in data.train_rows) * args.epochs
+            # Alternate the two, twice, and keep each one's best: a shared CPU is noisy.
+            plain, ours = 0.0, 0.0
+            for _ in range(args.repeats):
+                speed, plain_padded = run(Trainer, plain_args, data)
+                plain = max(plain, speed)
+                speed, ours_padded = run(ner_trainer, ours_args, data)
+                ours = max(ours, speed)
+            print(f"{name:10s} {len(data.train_rows):4d} windows: plain Trainer {plain:6.1f} samples/s "
+                  f"({100 * (1 - real / plain_padded):.0f}% padding), train.py {ours:6.1f} samples/s "
+                  f"({100 * (1 - real / ours_padded):.0f}% padding), x{ours / plain:.2f}")
+
+
+if __name__ == "__main__":
+    main()
