@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 
-.PHONY: install test demo clean chromium
+.PHONY: install test demo clean chromium readme-plots
 
 install: $(VENV)/.installed
 
@@ -42,11 +42,18 @@ $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
 
 demo: install
 	$(PY) train.py --config configs/tiny.yaml
-	$(PY) train.py --config configs/tiny.yaml --cv 5 --output-dir reports/tiny-cv
+	$(PY) train.py --config configs/tiny.yaml --cv 5 --output-dir models/tiny
 	$(PY) evaluate.py --model models/tiny --data annotations/corpus.json --output-dir reports/tiny
-	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.jsonl
-	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.labelstudio.json
-	@echo "model: models/tiny  CV: reports/tiny-cv/cv.md  report: reports/tiny/report.md  tagged: outputs/"
+	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.jsonl --overwrite
+	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.labelstudio.json --overwrite
+	$(PY) predict.py --model models/tiny --input data/raw --output outputs/pages --format html --overwrite
+	@echo "model + card + CV: models/tiny   evaluation: reports/tiny/report.md   tagged: outputs/"
+
+# Copy the plots of the last `make demo` into docs/images/, where the README shows them.
+readme-plots:
+	mkdir -p docs/images
+	cp models/tiny/training_curves.png models/tiny/cv.png docs/images/
+	cp reports/tiny/scores_per_type.png reports/tiny/confusion.png reports/tiny/errors_by_kind.png docs/images/
 
 clean:
 	rm -rf models reports outputs .pytest_cache
