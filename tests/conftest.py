@@ -92,6 +92,11 @@ def hard_documents() -> list[Document]:
     return [marked(text, f"case-{i}") for i, text in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
 
 
+def sets(*overrides: str) -> list[str]:
+    """``--set`` arguments for a script: ``sets("a=1", "b=2") -> ["--set", "a=1", "--set", "b=2"]``."""
+    return [arg for o in overrides for arg in ("--set", o)]
+
+
 def tiny_overrides(**extra) -> list[str]:
     """``--set`` values for a very small, fast scratch model (the tests' default)."""
     values = {

@@ -12,7 +12,7 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import ROOT, marked, run_script, tiny_overrides, write_ls
+from conftest import ROOT, marked, run_script, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +23,6 @@ LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--
 def launch(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run([*LAUNCH, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-
-
-def sets(*overrides: str) -> list[str]:
-    return [arg for o in overrides for arg in ("--set", o)]
 
 
 @pytest.fixture(scope="module")

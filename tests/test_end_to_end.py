@@ -14,13 +14,9 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import ROOT, marked, one_line_errors, run_script, tiny_overrides, write_ls
+from conftest import ROOT, marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
-
-
-def sets(*overrides: str) -> list[str]:
-    return [arg for o in overrides for arg in ("--set", o)]
 
 
 @pytest.fixture(scope="module")

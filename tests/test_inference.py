@@ -9,7 +9,7 @@ from arabic_ner.document import Document
 from arabic_ner.inference import Tagger
 from arabic_ner.text import split_words
 
-from conftest import HARD_CASES, long_document, marked, run_script, tiny_overrides, write_ls
+from conftest import HARD_CASES, long_document, marked, run_script, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def model_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("inference")
     docs = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
     gold = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
-    overrides = [a for o in tiny_overrides(num_train_epochs=15, learning_rate=2e-3) for a in ("--set", o)]
+    overrides = sets(*tiny_overrides(num_train_epochs=15, learning_rate=2e-3))
     result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "m"), *overrides)
     assert result.returncode == 0, result.stderr[-2000:]
     return str(work / "m")

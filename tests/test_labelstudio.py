@@ -33,17 +33,13 @@ from arabic_ner.modeling import entity_types
 from arabic_ner.problems import Problems, UserError
 from arabic_ner.streams import iter_input
 
-from conftest import HARD_CASES, ROOT, marked, run_script, tiny_overrides
+from conftest import HARD_CASES, ROOT, marked, run_script, sets, tiny_overrides
 from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token  # noqa: F401  (fixtures)
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 RAW = ROOT / "data" / "raw"
 needs_server = pytest.mark.labelstudio
 EMOJI_TEXT = "🇮🇶 صور من كركوك🔥 و👨🏻‍🚒 في الموصل 👍🏽 F-16"
-
-
-def sets(*overrides: str) -> list[str]:
-    return [arg for o in overrides for arg in ("--set", o)]
 
 
 @pytest.fixture(scope="session")
