@@ -29,7 +29,8 @@ test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION)
 
 # tests/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
 chromium:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
 # The real Label Studio server that tests/test_labelstudio.py starts: its own virtualenv, because it
 # pins its own Django stack. The marker names the version, so changing the pin reinstalls it.
