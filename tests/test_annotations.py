@@ -108,7 +108,7 @@ def test_offsets_outside_the_text_or_empty_are_errors(tmp_path, start, end):
 def test_undeclared_label_is_an_error_listing_the_declared_ones(tmp_path):
     _, problems, _ = read(write_ls(tmp_path / "a.json", [one_span_task("قصف داعش", 4, 8, "PER")]))
     (error,) = problems.errors
-    assert "label 'PER' is not declared" in str(error)
+    assert "task 7: span [4,8) 'داعش' PER: label 'PER' is not declared" in str(error)  # no value.text: the slice is shown
     assert "LOC, ORG, WEAPON, COUNT, DATE" in str(error)
 
 

@@ -134,8 +134,11 @@ def _int_or_zero(value) -> int:
 def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, problems: Problems) -> Span | None:
     value = item.get("value") or {}
     start, end, names = value.get("start"), value.get("end"), value.get("labels") or []
-    shown = f"span [{start},{end}) {value.get('text', '')!r}"
-    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
+    integers = isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool) and not isinstance(end, bool)
+    # what the span covers: its value.text, else the slice of the task text its offsets point to
+    covered = value["text"] if isinstance(value.get("text"), str) else (text[max(start, 0) : max(end, 0)] if integers else "")
+    shown = f"span [{start},{end}) {covered!r}"
+    if not integers:
         problems.error(f"{where}: {shown}", "start and end must be integer character offsets")
         return None
     if len(names) != 1:
