@@ -160,7 +160,8 @@ class Tagger:
     def _batches(self, windows, encodings) -> Iterator[list]:
         """Pack length-sorted windows (longest first) into batches of at most ``batch_size`` rows and
         ``max_batch_tokens`` padded tokens, starting a new batch rather than padding a window by more
-        than a tenth of the batch's width: padding is work the model does for nothing."""
+        than a twentieth of the batch's width (2 tokens for short ones): padding is work the model does
+        for nothing, and on a CPU an extra, smaller batch costs less than a few padded tokens per row."""
         batch: list = []
         width = 0
         extra = len(self.encoder.prefix) + len(self.encoder.suffix)
@@ -169,7 +170,7 @@ class Tagger:
             if batch and (
                 len(batch) >= self.batch_size
                 or width * (len(batch) + 1) > self.max_batch_tokens
-                or width - length > max(8, width // 10)
+                or width - length > max(2, width // 20)
             ):
                 yield batch
                 batch = []
