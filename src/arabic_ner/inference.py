@@ -183,7 +183,7 @@ class Tagger:
 
 def quantized(model, scheme: str, device):
     """``model`` with its Linear layers dynamically quantised to int8 (weights stored in int8,
-    activations quantised on the fly): about twice the fp32 speed on a CPU, for a small loss of
+    activations quantised on the fly): 1.7 to 2 times the fp32 speed on a CPU, for a small loss of
     accuracy that bench/predict_throughput.py measures. CPU only."""
     import warnings
 
