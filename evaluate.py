@@ -9,6 +9,7 @@ seqeval is called directly: `evaluate.load("seqeval")` downloads its script from
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from arabic_ner.cli import run
@@ -32,7 +33,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    from arabic_ner.evaluation import score_conll, score_documents, write_report
+    from arabic_ner.evaluation import score_conll, score_documents, seen_in_training, write_report
     from arabic_ner.problems import Problems
 
     problems = Problems()
@@ -53,6 +54,12 @@ def main(argv=None):
         predicted = [t.document for t in tagger.tag(gold)]
         report, errors = score_documents(gold, predicted, labels)
         report = {"model": args.model, "data": args.data, **report}
+        seen = seen_in_training(args.model, gold)
+        if seen:
+            report["documents_seen_in_training"] = seen
+            print(f"warning: {seen} of the {len(gold)} documents in {args.data} were in {args.model}'s training data; "
+                  "their scores say how well it learnt them, not how well it generalises (score held-out documents, "
+                  "or run train.py --cv)", file=sys.stderr)
         out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
         paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}", plots=True)
     strict = report["seqeval"]["strict"]["micro"]

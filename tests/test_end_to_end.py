@@ -79,6 +79,19 @@ def test_evaluate_scores_the_memorised_model_perfectly(memorised):
     assert report["spans"]["micro"]["f1"] == 1.0
     assert report["seqeval"]["strict"]["micro"]["f1"] == 1.0 and report["seqeval"]["conlleval"]["micro"]["f1"] == 1.0
     assert (work / "report" / "report.md").is_file() and (work / "report" / "errors.jsonl").read_text() == ""
+    # it was trained on these very texts, and the report says so
+    assert report["documents_seen_in_training"] == report["documents"]
+    assert f"{report['documents']} of the {report['documents']} documents in {gold_file} were in" in result.stderr
+    assert "were in the model's training data" in (work / "report" / "report.md").read_text(encoding="utf-8")
+
+
+def test_evaluate_on_unseen_texts_gives_no_training_data_warning(memorised):
+    work, _, model_dir, gold = memorised
+    unseen = write_ls(work / "unseen.json", [labelstudio_task(marked("قال مسؤول في ⟦LOC|بغداد⟧ أمس", "new")) | {"id": 1}])
+    result = run_script("evaluate.py", "--model", str(model_dir), "--data", str(unseen), "--output-dir", str(work / "unseen"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training data" not in result.stderr
+    assert "documents_seen_in_training" not in json.loads((work / "unseen" / "report.json").read_text(encoding="utf-8"))
 
 
 def test_predict_writes_label_studio_tasks_and_conll(memorised):

@@ -6,6 +6,7 @@ Offsets are Python code points into the document's original text, end exclusive,
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 
@@ -39,6 +40,10 @@ class Document:
     spans: list[Span] = field(default_factory=list)
     source: str = ""
     error: str | None = None
+
+    def fingerprint(self) -> str:
+        """A short hash of the text: how a model directory remembers which texts it was trained on."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
 
     def entity(self, span: Span) -> dict:
         """The JSON form of a span, as predict.py writes it."""

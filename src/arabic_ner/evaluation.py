@@ -47,6 +47,18 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
     return report, errors
 
 
+def seen_in_training(model_dir: str | Path, gold: Sequence[Document]) -> int | None:
+    """How many of ``gold``'s documents the model at ``model_dir`` was trained on (matched by text),
+    or None when its ``metrics.json`` does not say what it was trained on."""
+    path = Path(model_dir) / "metrics.json"
+    try:
+        trained = json.loads(path.read_text(encoding="utf-8"))["train"]["text_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    trained = set(trained)
+    return sum(doc.fingerprint() in trained for doc in gold)
+
+
 def _error_record(doc: Document, kind: str, gold: Span | None, pred: Span | None) -> dict:
     start = min(s.start for s in (gold, pred) if s)
     end = max(s.end for s in (gold, pred) if s)
@@ -135,6 +147,9 @@ def report_markdown(report: dict, errors: list[dict] | None, title: str, images:
     lines = [f"# {title}", ""]
     counts = [k for k in ("documents", "sentences", "tokens", "gold_spans", "predicted_spans", "unaligned_gold_spans") if k in report]
     lines += [", ".join(f"{k.replace('_', ' ')}: {report[k]}" for k in counts), ""]
+    if report.get("documents_seen_in_training"):
+        lines += [f"**{report['documents_seen_in_training']} of the {report['documents']} documents were in the model's "
+                  "training data**: their scores say how well it learnt them, not how well it generalises.", ""]
     tables = [("seqeval strict (IOB2)", report["seqeval"]["strict"]), ("seqeval conlleval", report["seqeval"]["conlleval"])]
     if "spans" in report:
         tables.append(("character spans, exact", report["spans"]))

@@ -324,6 +324,7 @@ def train_model(
             "documents": len(train_docs),
             "windows": len(train_rows),
             "spans_per_label": {label: spans_per_label[label] for label in config.labels},
+            "text_sha256": sorted({d.fingerprint() for d in train_docs}),  # evaluate.py warns when it scores these
             "processes": trainer.args.world_size,
             **result.metrics,
         },
