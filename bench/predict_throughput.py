@@ -22,8 +22,9 @@ vocabulary like CAMeLBERT's does), so that neither falls back to single characte
 other finds a word; a vocabulary of split forms alone would make the pipeline's token count, and
 so its work, about 40% larger and flatter arabic_ner. Both token counts are printed. Speed is
 tokens of the documents (the pipeline's count on the raw text, the same number for both) per
-second of wall time, so the ratio is the ratio of the two wall times on the same documents. Spans are compared where the two tokenise a document the same
-way and it fits in one window, so the comparison is like for like. The int8 agreement with fp32
+second of wall time, so the ratio is the ratio of the two wall times on the same documents.
+Spans are compared where the two tokenise a document the same way and it fits in one window,
+so the comparison is like for like. The int8 agreement with fp32
 is measured on a *trained* model (the tiny config, trained here on the bundled annotations),
 since a random model's near-uniform outputs say nothing about quantisation error.
 Peak RSS of predict.py for 1,000 and 10,000 documents is measured in fresh processes.
