@@ -56,6 +56,14 @@ def test_label_studio_tasks_are_streamed_in_small_chunks(tmp_path):
     assert [d.id for d in iter_input(path)] == [f"d{i}" for i in range(30)]
 
 
+def test_a_task_without_text_is_an_error_record_naming_file_and_task(tmp_path):
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([{"data": {"text": "قصف"}}, {"id": 9, "data": {"title": "x"}}, {"data": {"text": "داعش"}}]), encoding="utf-8")
+    docs = list(iter_input(path))
+    assert [(d.id, d.text, d.error is None) for d in docs] == [("0", "قصف", True), ("9", "", False), ("2", "داعش", True)]
+    assert docs[1].error.startswith(f"{path}: task 1: no data.text string")
+
+
 def test_truncated_task_list_is_an_error_with_position(tmp_path):
     path = tmp_path / "tasks.json"
     path.write_text('[{"data": {"text": "x"}}, {"data": {"te', encoding="utf-8")

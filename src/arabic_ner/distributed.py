@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from itertools import islice
 from pathlib import Path
-from collections import Counter
 from typing import Iterable, Iterator
 
 from .document import Document, Span

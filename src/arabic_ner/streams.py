@@ -59,7 +59,8 @@ def iter_input(path: str | Path) -> Iterator[Document]:
             data = task.get("data") if isinstance(task, dict) else None
             doc_id = str(data.get("doc_id", task.get("id", n))) if isinstance(data, dict) else str(n)
             if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-                yield Document(doc_id, "", source=str(path), error=f"task {n} has no data.text")
+                problem = f'{path}: task {n}: no data.text string; a task looks like {{"data": {{"text": ...}}}}'
+                yield Document(doc_id, "", source=str(path), error=problem)
             else:
                 yield Document(doc_id, data["text"], source=str(path))
     else:
