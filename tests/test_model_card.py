@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import pytest
 import yaml
@@ -31,14 +30,14 @@ def metrics() -> dict:
     dev, _ = score_documents([gold], [pred], LABELS)
     dev["document_ids"] = ["dev-1"]
     return {
-        "train": {"documents": 4, "windows": 23, "train_loss": 0.4321, "epoch": 7.0},
+        "train": {"documents": 4, "windows": 23, "spans_per_label": COUNTS, "train_loss": 0.4321, "epoch": 7.0},
         "best_checkpoint": "checkpoint-21",
         "log_history": [],
         "dev": dev,
     }
 
 
-COUNTS = Counter({"LOC": 71, "ORG": 99, "WEAPON": 19, "COUNT": 29, "DATE": 23})
+COUNTS = {"LOC": 71, "ORG": 99, "WEAPON": 19, "COUNT": 29, "DATE": 23}
 
 
 def python_blocks(markdown: str) -> list[str]:
@@ -46,7 +45,7 @@ def python_blocks(markdown: str) -> list[str]:
 
 
 def test_card_gives_the_spans_per_label_and_their_total(config, metrics):
-    card = model_card("models/x", config, metrics, COUNTS)
+    card = model_card("models/x", config, metrics)
     for label, n in COUNTS.items():
         assert f"| {label} | {n} |" in card
     assert "| **total** | 241 |" in card
@@ -54,7 +53,7 @@ def test_card_gives_the_spans_per_label_and_their_total(config, metrics):
 
 
 def test_card_gives_the_dev_scores_per_type(config, metrics):
-    card = model_card("models/x", config, metrics, COUNTS)
+    card = model_card("models/x", config, metrics)
     assert "| LOC | 100.0 | 100.0 | 100.0 | 1 |" in card
     assert "| ORG | 0.0 | 0.0 | 0.0 | 1 |" in card
     assert "| **micro** | 100.0 | 50.0 | 66.7 | 2 |" in card
@@ -62,7 +61,7 @@ def test_card_gives_the_dev_scores_per_type(config, metrics):
 
 
 def test_card_config_block_is_the_config(config, metrics):
-    card = model_card("models/x", config, metrics, COUNTS)
+    card = model_card("models/x", config, metrics)
     block = re.search(r"```yaml\n(.*?)```", card, re.S).group(1)
     assert yaml.safe_load(block) == config
 
@@ -73,22 +72,22 @@ def test_card_gives_cv_mean_and_std_when_there_is_a_cv_summary(config, metrics):
         "seqeval_strict_micro_f1": {"mean": 0.6, "std": 0.04},
         "span_f1_per_type": {"LOC": {"mean": 0.7, "std": 0.1}, "ORG": None, "WEAPON": None, "COUNT": None, "DATE": None},
     }}
-    card = model_card("models/x", config, metrics, COUNTS, cv)
+    card = model_card("models/x", config, metrics, cv)
     assert "5-fold cross-validation" in card
     assert "character-span micro F1: **62.0 ± 5.0**" in card
     assert "| LOC | 70.0 ± 10.0 |" in card and "| ORG | – (in no test fold) |" in card
     assert "the cross-validation above is the estimate to quote" in card
-    assert "5-fold" not in model_card("models/x", config, metrics, COUNTS)
+    assert "5-fold" not in model_card("models/x", config, metrics)
 
 
 def test_card_without_dev_or_cv_says_it_has_no_held_out_score(config, metrics):
     del metrics["dev"]
-    card = model_card("models/x", config, metrics, COUNTS)
+    card = model_card("models/x", config, metrics)
     assert "No held-out score" in card and "no dev documents" in card
 
 
 def test_card_limits_name_the_rare_types_and_the_scratch_model(config, metrics):
-    limits = model_card("models/x", config, metrics, COUNTS).split("## Limits")[1].split("## How to use")[0]
+    limits = model_card("models/x", config, metrics).split("## Limits")[1].split("## How to use")[0]
     assert "for WEAPON, COUNT, DATE:" in limits  # fewer than 30 spans; LOC and ORG are not named
     assert "random weights" in limits
 
@@ -103,8 +102,8 @@ def test_card_snippets_load_the_model_with_transformers_and_with_the_tagger(tmp_
     tokenizer, model = build_for_training(config, words)
     model_dir = tmp_path / "model"
     save_model(model, tokenizer, model_dir)
-    metrics = {"train": {"documents": 1, "windows": 1, "epoch": 1.0}, "log_history": []}
-    path = write_model_card(model_dir, config.to_dict(), metrics, Counter({"ORG": 1}))
+    metrics = {"train": {"documents": 1, "windows": 1, "spans_per_label": {"ORG": 1}, "epoch": 1.0}, "log_history": []}
+    path = write_model_card(model_dir, config.to_dict(), metrics)
     assert path == model_dir / "README.md"
     pipeline_code, tagger_code = python_blocks(path.read_text(encoding="utf-8"))
     assert 'aggregation_strategy="simple"' in pipeline_code and str(model_dir) in pipeline_code

@@ -1,9 +1,9 @@
 """The model card: a README.md in a saved model directory saying what the model was trained on,
 with which config, how well it scores, where it falls short, and how to load it.
 
-Everything in the card comes from explicit inputs (the resolved config, ``metrics.json``, span
-counts per label, and the ``cv.json`` summary when there is one), so the card states what the run
-produced and nothing it did not.
+Everything in the card comes from explicit inputs (the resolved config, ``metrics.json`` with its
+span counts per label, and the ``cv.json`` summary when there is one), so the card states what the
+run produced and nothing it did not.
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ def _prf(entry: Mapping | None) -> str:
     return f"{_pct(entry['precision'])} | {_pct(entry['recall'])} | {_pct(entry['f1'])}"
 
 
-def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, label_counts: Mapping[str, int],
-               cv: Mapping | None = None) -> str:
+def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Mapping | None = None) -> str:
     """The card's Markdown (with Hugging Face front matter) for the model saved in ``model_dir``.
 
     ``config`` is the resolved config as a dict (``Config.to_dict()``), ``metrics`` what
-    :func:`arabic_ner.training.train_model` returns (``train``, optional ``dev``, ``log_history``),
-    ``label_counts`` the spans per label in the training documents, ``cv`` the summary of
+    :func:`arabic_ner.training.train_model` returns (``train`` with ``spans_per_label``, optional
+    ``dev``, ``log_history``), ``cv`` the summary of
     :func:`arabic_ner.training.cross_validate` (``cv.json``) or ``None``.
     """
     model_dir = Path(model_dir).as_posix()
     labels = list(config["labels"])
     train = metrics.get("train", {})
+    label_counts = train.get("spans_per_label", {})
     dev = metrics.get("dev")
     n_spans = sum(label_counts.get(label, 0) for label in labels)
     scratch = config["model"] == "scratch"
@@ -190,12 +190,11 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, label_c
     return "\n".join(lines) + "\n"
 
 
-def write_model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, label_counts: Mapping[str, int],
-                     cv: Mapping | None = None) -> Path:
+def write_model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Mapping | None = None) -> Path:
     """Write :func:`model_card` to ``<model_dir>/README.md`` and return its path.
 
-    >>> write_model_card("models/tiny", config.to_dict(), metrics, Counter(s.label for d in train_docs for s in d.spans))  # doctest: +SKIP
+    >>> write_model_card("models/tiny", config.to_dict(), json.load(open("models/tiny/metrics.json")))  # doctest: +SKIP
     """
     path = Path(model_dir) / "README.md"
-    path.write_text(model_card(model_dir, config, metrics, label_counts, cv), encoding="utf-8")
+    path.write_text(model_card(model_dir, config, metrics, cv), encoding="utf-8")
     return path

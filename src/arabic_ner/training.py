@@ -398,7 +398,7 @@ def _write_final(output_dir: Path, model, tokenizer, config: Config, metrics: di
     config.save(staging / "training_config.yaml")
     (staging / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
     plot_learning_curves(metrics["log_history"], staging / "training_curves.png", title=f"Training {output_dir.name}")
-    write_model_card(staging, config.to_dict(), metrics, metrics["train"]["spans_per_label"])
+    write_model_card(staging, config.to_dict(), metrics)
     if output_dir.exists():
         os.rename(output_dir, previous)
     os.rename(staging, output_dir)
@@ -449,7 +449,7 @@ def _add_cv_to_model_card(directory: Path, summary: dict) -> None:
         return
     metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
     config = load_config(directory / "training_config.yaml")
-    write_model_card(directory, config.to_dict(), metrics, metrics["train"]["spans_per_label"], cv=summary)
+    write_model_card(directory, config.to_dict(), metrics, cv=summary)
     print(f"added the cross-validation estimate to the model card {directory / 'README.md'}", file=sys.stderr)
 
 
