@@ -17,7 +17,8 @@ from seqeval.scheme import IOB2
 
 from .document import Span
 
-ERROR_KINDS = ("missed", "spurious", "wrong-type", "wrong-boundary")
+MISSED, SPURIOUS = "missed", "spurious"  # also the extra column and row of type_confusion
+ERROR_KINDS = (MISSED, SPURIOUS, "wrong-type", "wrong-boundary")
 
 
 def seqeval_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: Sequence[str]) -> dict:
@@ -107,17 +108,14 @@ def classify_errors(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[st
     errors = []
     for g, p in pair_spans(gold, pred):
         if g is None:
-            errors.append(("spurious", None, p))
+            errors.append((SPURIOUS, None, p))
         elif p is None:
-            errors.append(("missed", g, None))
+            errors.append((MISSED, g, None))
         elif g.label != p.label:
             errors.append(("wrong-type", g, p))
         elif (g.start, g.end) != (p.start, p.end):
             errors.append(("wrong-boundary", g, p))
     return sorted(errors, key=lambda e: (e[1] or e[2]).start)
-
-
-MISSED, SPURIOUS = "missed", "spurious"  # the extra column and row of type_confusion
 
 
 def type_confusion(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence[str]) -> dict[str, dict[str, int]]:
