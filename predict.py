@@ -32,7 +32,7 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=int, default=256, help="most windows per batch (default 256; --max-batch-tokens usually binds first)")
     parser.add_argument("--max-batch-tokens", type=int, default=16384, help="most padded tokens per batch (default 16384)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
-    parser.add_argument("--quantize", choices=["int8"], help="int8: dynamically quantise the Linear layers (CPU; about 2x faster, see bench/)")
+    parser.add_argument("--quantize", choices=["int8"], help="int8: dynamically quantise the Linear layers (CPU; 1.7-2x faster than fp32, see bench/)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run: keep the complete records already in --output")
     again.add_argument("--overwrite", action="store_true", help="replace an existing --output")
