@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from arabic_ner.document import Document, Span
-from arabic_ner.html_view import TYPE_COLOURS, html_fragment, html_page, write_html
+from arabic_ner.html_view import TYPE_COLOURS, html_fragment, html_page
 
 from conftest import HARD_CASES, marked
 
@@ -121,13 +121,18 @@ def count_colour(image, hex_colour: str, tolerance: int = 3) -> int:
     return sum(n for n, rgb in image.getcolors(maxcolors=1 << 20) if all(abs(a - b) <= tolerance for a, b in zip(rgb, target)))
 
 
+def page_file(doc, path):
+    path.write_text(html_page(doc, LABELS), encoding="utf-8")
+    return path
+
+
 def test_chromium_draws_the_page_with_the_entities_highlighted(tmp_path):
     """Render the page with its spans and the same page without them: the legend is the same in both,
     so only highlighted entities can account for the extra pixels of the LOC colour."""
     doc = marked("قصف التحالف مواقع ل⟦ORG|داعش⟧ في ⟦LOC|العراق⟧ و⟦LOC|سوريا⟧، وسيطر على ⟦LOC|بغداد⟧.\nسطر ثان")
-    with_spans = screenshot(write_html(doc, tmp_path / "a.html", LABELS), tmp_path / "a.png", tmp_path / "profile")
+    with_spans = screenshot(page_file(doc, tmp_path / "a.html"), tmp_path / "a.png", tmp_path / "profile")
     plain = Document(doc.id, doc.text, [])
-    without = screenshot(write_html(plain, tmp_path / "b.html", LABELS), tmp_path / "b.png", tmp_path / "profile")
+    without = screenshot(page_file(plain, tmp_path / "b.html"), tmp_path / "b.png", tmp_path / "profile")
     assert with_spans.size == (1000, 800)
     assert len(with_spans.getcolors(maxcolors=1 << 20)) > 50  # text was drawn: not a blank page
     highlighted, legend_only = count_colour(with_spans, TYPE_COLOURS["LOC"]), count_colour(without, TYPE_COLOURS["LOC"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from html import escape
-from pathlib import Path
 from typing import Sequence
 
 from .document import Document, Span
@@ -81,31 +80,21 @@ def html_fragment(doc: Document, labels: Sequence[str] = ()) -> str:
         )
         pos = span.end
     pieces.append(escape(doc.text[pos:]))
-    error = getattr(doc, "error", None)  # an input that could not be read still gets a page
     return (
         f"<style>{CSS}</style>\n"
         f'<div class="arabic-ner" dir="rtl" lang="ar">\n'
         f'<div class="doc-id">{escape(doc.id)}</div>\n'
-        + (f'<p class="error" dir="ltr">{escape(error)}</p>\n' if error else "")
+        + (f'<p class="error" dir="ltr">{escape(doc.error)}</p>\n' if doc.error else "")  # an unreadable input still gets a page
         + f'<div class="legend">{legend}</div>\n'
         f'<div class="text">{"".join(pieces)}</div>\n'
         "</div>"
     )
 
 
-def html_page(doc: Document, labels: Sequence[str] = (), title: str | None = None) -> str:
-    """A standalone ``<html dir="rtl" lang="ar">`` page of :func:`html_fragment`, titled ``title``
-    (default: the document id)."""
+def html_page(doc: Document, labels: Sequence[str] = ()) -> str:
+    """A standalone ``<html dir="rtl" lang="ar">`` page of :func:`html_fragment`, titled with the document id."""
     return (
         '<!DOCTYPE html>\n<html dir="rtl" lang="ar">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title if title is not None else doc.id)}</title>\n</head>\n<body>\n"
+        f"<title>{escape(doc.id)}</title>\n</head>\n<body>\n"
         f"{html_fragment(doc, labels)}\n</body>\n</html>\n"
     )
-
-
-def write_html(doc: Document, path: str | Path, labels: Sequence[str] = (), title: str | None = None) -> Path:
-    """Write :func:`html_page` of ``doc`` to ``path`` (UTF-8) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_page(doc, labels, title), encoding="utf-8")
-    return path
