@@ -3,20 +3,25 @@ and a real browser draws it with the highlights."""
 
 from __future__ import annotations
 
+import colorsys
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from PIL import Image
 
+from arabic_ner.colours import TYPE_COLOURS, tint
 from arabic_ner.document import Document, Span
-from arabic_ner.html_view import TYPE_COLOURS, html_fragment, html_page
+from arabic_ner.html_view import html_fragment, html_page
+from arabic_ner.labelstudio import labeling_config
 
 from conftest import HARD_CASES, marked
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
+LOC_TINT = tint(TYPE_COLOURS["LOC"])
 
 
 class TextAndMarks(HTMLParser):
@@ -84,12 +89,28 @@ def test_markup_in_the_text_is_escaped():
 def test_each_type_gets_its_colour_and_the_legend_lists_every_type_with_its_count():
     doc = marked("⟦LOC|الموصل⟧ و⟦LOC|الرقة⟧ و⟦PER|زيد⟧")
     fragment = html_fragment(doc, LABELS)
-    assert fragment.count(f"background-color: {TYPE_COLOURS['LOC']}\" data-label=\"LOC\"") == 2
+    assert fragment.count(f"background-color: {LOC_TINT}\" data-label=\"LOC\"") == 2
     legend = fragment.split('<div class="legend">')[1].split("</div>")[0]
     keys = [k.split(">")[1].split("<")[0] for k in legend.split('class="key"')[1:]]
     counts = [c.split(">")[1].split("<")[0] for c in legend.split('class="count"')[1:]]
     assert keys == LABELS + ["PER"]  # a type outside the list is added, with a colour of its own
     assert counts == ["2", "0", "0", "0", "0", "1"]
+
+
+def test_each_type_has_the_hue_of_its_label_studio_colour():
+    """The page highlights a type with a pale tint of the colour the labeling config gives it."""
+    config = ET.fromstring(labeling_config(LABELS + ["PER"]))
+    ls_colour = {e.get("value"): e.get("background") for e in config.iter("Label")}
+    fragment = html_fragment(marked(" ".join(f"⟦{label}|كلمة⟧" for label in LABELS + ["PER"])))
+    for label, colour in ls_colour.items():
+        assert f'background-color: {tint(colour)}" data-label="{label}"' in fragment
+        assert colorsys.rgb_to_hsv(*rgb(tint(colour)))[0] == pytest.approx(colorsys.rgb_to_hsv(*rgb(colour))[0], abs=0.01)
+        assert min(rgb(tint(colour))) > 0.6  # pale: black text stays readable
+    assert len(set(ls_colour.values())) == len(ls_colour)
+
+
+def rgb(hex_colour: str) -> tuple[float, ...]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
 
 def test_overlapping_spans_are_refused_with_both_named():
@@ -135,6 +156,6 @@ def test_chromium_draws_the_page_with_the_entities_highlighted(tmp_path):
     without = screenshot(page_file(plain, tmp_path / "b.html"), tmp_path / "b.png", tmp_path / "profile")
     assert with_spans.size == (1000, 800)
     assert len(with_spans.getcolors(maxcolors=1 << 20)) > 50  # text was drawn: not a blank page
-    highlighted, legend_only = count_colour(with_spans, TYPE_COLOURS["LOC"]), count_colour(without, TYPE_COLOURS["LOC"])
+    highlighted, legend_only = count_colour(with_spans, LOC_TINT), count_colour(without, LOC_TINT)
     assert legend_only > 0  # the legend key is drawn in the LOC colour
     assert highlighted > legend_only + 1000  # three highlighted words of some 30 x 30 pixels each

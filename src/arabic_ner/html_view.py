@@ -12,11 +12,8 @@ from collections import Counter
 from html import escape
 from typing import Sequence
 
+from .colours import tint, type_colours
 from .document import Document, Span
-
-# Light backgrounds, so black Arabic text stays readable on every one of them.
-TYPE_COLOURS = {"LOC": "#ffc078", "ORG": "#74c0fc", "WEAPON": "#ff8787", "COUNT": "#8ce99a", "DATE": "#d0bfff"}
-OTHER_COLOURS = ["#ffe066", "#63e6be", "#faa2c1", "#a9e34b", "#e599f7", "#ced4da"]  # for types not listed above
 
 CSS = """
 .arabic-ner { direction: rtl; font-family: "Noto Naskh Arabic", "Amiri", "DejaVu Sans", "Arial", sans-serif;
@@ -31,12 +28,6 @@ CSS = """
   margin-inline-start: 0.35em; vertical-align: middle; unicode-bidi: isolate; }
 .arabic-ner .error { color: #c92a2a; }
 """
-
-
-def type_colours(labels: Sequence[str]) -> dict[str, str]:
-    """A background colour for each label: the fixed ones of ``TYPE_COLOURS``, then ``OTHER_COLOURS`` in turn."""
-    others = iter(OTHER_COLOURS * (len(labels) // len(OTHER_COLOURS) + 1))
-    return {label: TYPE_COLOURS.get(label) or next(others) for label in labels}
 
 
 def check_spans(text: str, spans: Sequence[Span]) -> list[Span]:
@@ -62,7 +53,8 @@ def html_fragment(doc: Document, labels: Sequence[str] = ()) -> str:
     """
     spans = check_spans(doc.text, doc.spans)
     counts = Counter(s.label for s in spans)
-    colours = type_colours(list(labels) + sorted(set(counts) - set(labels)))
+    # pale tints of the Label Studio labeling config's colours, so each type looks alike in both
+    colours = {label: tint(c) for label, c in type_colours(list(labels) + sorted(set(counts) - set(labels))).items()}
     legend = "".join(
         f'<span class="key" style="background-color: {colour}">{escape(label)}</span>'
         f'<span class="count">{counts[label]}</span>&emsp;'

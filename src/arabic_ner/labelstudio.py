@@ -46,12 +46,11 @@ from xml.sax.saxutils import quoteattr
 
 from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item
 from .cli import run
+from .colours import type_colours
 from .document import Span
 from .problems import Problems, UserError
 
 URL_VARIABLE, KEY_VARIABLE = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
-# The colours of annotations/labeling-config.xml, in label order, then more for larger label sets.
-COLOURS = ["#2E86DE", "#E67E22", "#C0392B", "#27AE60", "#8E44AD", "#16A085", "#D35400", "#7F8C8D", "#F1C40F", "#2C3E50"]
 IMPORT_BATCH = 100
 
 
@@ -117,8 +116,8 @@ def labeling_config(labels: Sequence[str]) -> str:
         '       granularity="word"): spans must be able to start after a proclitic, e.g. لداعش -> داعش. -->',
         f"  <Labels name={quoteattr(FROM_NAME)} toName={quoteattr(TO_NAME)}>",
         *(
-            f"    <Label value={quoteattr(label)} background={quoteattr(COLOURS[i % len(COLOURS)])}/>"
-            for i, label in enumerate(labels)
+            f"    <Label value={quoteattr(label)} background={quoteattr(colour)}/>"
+            for label, colour in type_colours(labels).items()
         ),
         "  </Labels>",
         f'  <Text name={quoteattr(TO_NAME)} value="$text"/>',
