@@ -27,6 +27,7 @@ from arabic_ner.labelstudio import (
     config_labels,
     fix_utf16_offsets,
     labeling_config,
+    scored_tasks,
     utf16_to_code_point,
 )
 from arabic_ner.modeling import entity_types
@@ -121,6 +122,41 @@ def test_utf16_offset_inside_a_surrogate_pair_has_no_code_point():
     assert utf16_to_code_point("🔥ب", 1) is None
     assert utf16_to_code_point("🔥ب", 4) is None  # beyond the text
     assert utf16_to_code_point("🔥ب", 2) == 1
+
+
+def labels_item(start, end, label, text=None) -> dict:
+    value = {"start": start, "end": end, "labels": [label], **({"text": text} if text is not None else {})}
+    return {"type": "labels", "from_name": "label", "to_name": "text", "value": value}
+
+
+def test_score_reads_spans_as_train_py_does_and_names_each_it_cannot_read():
+    """A broken span is not dropped in silence: it is logged with its task, annotation and text,
+    and the spans around it are still scored. UTF-16 offsets are converted, on copies."""
+    k, m = EMOJI_TEXT.index("كركوك"), EMOJI_TEXT.index("الموصل")
+    utf16 = (code_point_to_utf16(EMOJI_TEXT, m), code_point_to_utf16(EMOJI_TEXT, m + 6))
+    tasks = [
+        {"id": 7, "data": {"text": EMOJI_TEXT},
+         "annotations": [{"id": 70, "result": [labels_item(k, k + 5, "LOC", "كركوك"), labels_item(*utf16, "LOC", "الموصل"),
+                                               labels_item(k, k + 5, "PER"), labels_item(k + 3, 999, "LOC")]}],
+         "predictions": [{"id": 71, "model_version": "v1", "result": [labels_item(k, k + 5, "LOC"), labels_item(k, k + 3, "ORG")]}]},
+        {"id": 8, "data": {"text": "نص"}, "annotations": [], "predictions": [{"id": 81, "model_version": "v1", "result": []}]},
+        {"id": 9, "data": {"text": "نص"}, "annotations": [{"id": 90, "result": []}], "predictions": []},
+    ]
+    before = json.dumps(tasks)
+    problems = Problems()
+    scored = scored_tasks(tasks, "v1", LABELS, "project 1 'p'", problems)
+    assert scored.gold == [[Span(k, k + 5, "LOC"), Span(m, m + 6, "LOC")]]
+    assert scored.pred == [[Span(k, k + 3, "ORG")]]  # of two overlapping spans the reader keeps the first
+    assert (scored.unreviewed, scored.unpredicted) == (1, 1)
+    assert [str(p) for p in problems.errors] == [
+        f"error: project 1 'p': task 7: annotation 70: span [{k},{k + 5}) 'كركوك' PER: label 'PER' is not declared; "
+        "the declared labels are LOC, ORG, WEAPON, COUNT, DATE (rename it in Label Studio or add it to `labels:` in the config)",
+        f"error: project 1 'p': task 7: annotation 70: span [{k + 3},999) {EMOJI_TEXT[k + 3:]!r} LOC: "
+        f"offsets must satisfy 0 <= start < end <= {len(EMOJI_TEXT)} (the text length); fix or delete the span",
+        f"error: project 1 'p': task 7: prediction 71 of v1: span [{k},{k + 5}) 'كركوك' LOC: overlaps span [{k},{k + 3}) 'كرك' ORG; "
+        "spans must be flat, so delete or shorten one of them",
+    ]
+    assert json.dumps(tasks) == before
 
 
 def test_fix_utf16_offsets_converts_only_spans_that_match_as_utf16():
@@ -361,6 +397,24 @@ def test_score_measures_how_far_reviewers_moved_from_the_predictions(label_studi
     expected = span_scores([gold[t["data"]["doc_id"]].spans for t in tasks], [predicted_spans(t) for t in tasks], LABELS)
     assert json.loads(report.read_text(encoding="utf-8"))["spans"] == json.loads(json.dumps(expected))
     assert expected["micro"]["f1"] < 1.0  # the one-epoch model is far from the gold
+
+
+@needs_server
+def test_score_names_a_reviewed_span_it_cannot_read_and_fails(label_studio, env, tiny_model, project_title, capsys):
+    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    pid = project_id(label_studio, project_title)
+    tasks = tasks_of(label_studio, pid)
+    for task in tasks:
+        annotate(label_studio, task, predicted_spans(task))
+    broken = tasks[0]
+    length = len(broken["data"]["text"])
+    label_studio.client().annotations.create(id=broken["id"], result=[labels_item(length - 2, length + 5, "LOC")], was_cancelled=False)
+    capsys.readouterr()
+    assert labelstudio.main(["score", "--project", str(pid)]) == 1
+    out, err = capsys.readouterr()
+    assert f"task {broken['id']}: annotation " in err and f"span [{length - 2},{length + 5})" in err
+    assert "offsets must satisfy" in err and "fix them in Label Studio and score again" in err
+    assert "micro" in out  # the other tasks are still scored
 
 
 # ---------------------------------------------------------------- connection

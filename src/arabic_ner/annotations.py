@@ -104,15 +104,22 @@ def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stat
         if annotation is None:
             stats.skip("no completed annotation", task_id)
             continue
-        spans = []
-        for item in annotation.get("result") or []:
-            if isinstance(item, dict) and item.get("type") == "labels":
-                span = _read_result_item(item, text, labels, where, problems)
-                if span is not None:
-                    spans.append(span)
-        doc_id = str(task["data"].get("doc_id", task_id))
-        documents.append(Document(doc_id, text, _without_overlaps(spans, text, where, problems), str(path)))
+        spans = result_spans(annotation.get("result") or [], text, labels, where, problems)
+        documents.append(Document(str(task["data"].get("doc_id", task_id)), text, spans, str(path)))
     return documents
+
+
+def result_spans(result: list, text: str, labels: Sequence[str], where: str, problems: Problems) -> list[Span]:
+    """The spans of an annotation's (or a prediction's) ``labels`` results over ``text``. Each item
+    that cannot be read as a span of one declared label is logged in ``problems`` under ``where``
+    and left out; so is the second of two overlapping spans."""
+    spans = []
+    for item in result:
+        if isinstance(item, dict) and item.get("type") == "labels":
+            span = _read_result_item(item, text, labels, where, problems)
+            if span is not None:
+                spans.append(span)
+    return _without_overlaps(spans, text, where, problems)
 
 
 def choose_annotation(annotations: list) -> dict | None:

@@ -20,7 +20,8 @@ pull   writes the completed, non-cancelled annotations as a Label Studio JSON ex
        train.py --train reads as it is, checks it with train.py's reader, and reports the
        unlabeled and skipped tasks it left out.
 score  compares the model's predictions with the reviewed annotations: exact-span P/R/F1 per label,
-       that is, how far reviewers moved from the predictions.
+       that is, how far reviewers moved from the predictions. Both are read as train.py reads
+       annotations; a span that cannot be read is reported and makes the exit status 1.
 
 Offsets are code points into data.text, as everywhere in arabic_ner. Label Studio 1.23's Text tag
 counts code points too (its frontend converts from the browser's UTF-16 units), so spans are sent
@@ -44,7 +45,7 @@ from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
-from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item
+from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item, result_spans
 from .cli import run
 from .colours import type_colours
 from .document import Span
@@ -454,16 +455,41 @@ def _ids(ids: list[str]) -> str:
 
 # ---------------------------------------------------------------- score
 
-def result_spans(result: list, text: str) -> list[Span]:
-    """The ``labels`` spans of an annotation's or a prediction's result, in code points."""
-    task = {"data": {"text": text}, "annotations": [{"result": copy.deepcopy(result)}]}
-    fix_utf16_offsets(task)
-    spans = []
-    for item in task["annotations"][0]["result"]:
-        value = item.get("value") if isinstance(item, dict) and item.get("type") == "labels" else None
-        if value and isinstance(value.get("start"), int) and isinstance(value.get("end"), int) and len(value.get("labels") or []) == 1:
-            spans.append(Span(value["start"], value["end"], value["labels"][0]))
-    return spans
+@dataclass
+class ScoredTasks:
+    """The tasks ``score`` compares: for each, the reviewed spans and the predicted ones."""
+
+    gold: list[list[Span]] = field(default_factory=list)
+    pred: list[list[Span]] = field(default_factory=list)
+    unreviewed: int = 0  # tasks without a completed annotation
+    unpredicted: int = 0  # tasks without a prediction from the scored model version
+
+
+def scored_tasks(tasks: Iterable[dict], version: str, labels: Sequence[str], where: str, problems: Problems) -> ScoredTasks:
+    """Pair each task's chosen annotation with its newest prediction from ``version``. Both are read
+    as train.py reads annotations: a span that cannot be read is logged in ``problems``, naming
+    the task and the span, and left out of the scores."""
+    out = ScoredTasks()
+    for task in tasks:
+        annotation = choose_annotation(task.get("annotations") or [])
+        predictions = [p for p in task.get("predictions") or [] if p.get("model_version") == version]
+        if annotation is None:
+            out.unreviewed += 1
+            continue
+        if not predictions:
+            out.unpredicted += 1
+            continue
+        newest = max(predictions, key=lambda p: (str(p.get("created_at") or ""), p.get("id") or 0))
+        data = task.get("data") or {}
+        # both results through the UTF-16 check, on copies: the caller's tasks stay as they were
+        both = {"data": data, "annotations": [{"result": copy.deepcopy(r.get("result") or [])} for r in (annotation, newest)]}
+        fix_utf16_offsets(both)
+        text = data.get("text") if isinstance(data.get("text"), str) else ""
+        here = f"{where}: task {task.get('id')}"
+        gold, pred = (a["result"] for a in both["annotations"])
+        out.gold.append(result_spans(gold, text, labels, f"{here}: annotation {annotation.get('id')}", problems))
+        out.pred.append(result_spans(pred, text, labels, f"{here}: prediction {newest.get('id')} of {version}", problems))
+    return out
 
 
 def score(server: Server, args) -> int:
@@ -483,32 +509,26 @@ def score(server: Server, args) -> int:
             f"{where}: no predictions {'from model version ' + repr(version) if version else 'to score'}; "
             f"model versions there: {found}; choose one with --model-version"
         )
-    gold, pred, unreviewed, unpredicted = [], [], 0, 0
-    for task in tasks:
-        text = (task.get("data") or {}).get("text") or ""
-        annotation = choose_annotation(task.get("annotations") or [])
-        predictions = [p for p in task.get("predictions") or [] if p.get("model_version") == version]
-        if annotation is None:
-            unreviewed += 1
-        elif not predictions:
-            unpredicted += 1
-        else:
-            newest = max(predictions, key=lambda p: (str(p.get("created_at") or ""), p.get("id") or 0))
-            gold.append(result_spans(annotation.get("result") or [], text))
-            pred.append(result_spans(newest.get("result") or [], text))
-    if not gold:
+    problems = Problems()
+    scored = scored_tasks(tasks, version, labels, where, problems)
+    problems.print()
+    if not scored.gold:
         raise UserError(f"{where}: no task has both a completed annotation and a prediction from {version}; review some tasks first")
-    scores = span_scores(gold, pred, labels)
-    print(f"{where}: predictions of {version} against reviewed annotations, {len(gold)} task(s)")
-    print(f"left out: {unreviewed} task(s) without a completed annotation, {unpredicted} without a prediction from {version}")
+    scores = span_scores(scored.gold, scored.pred, labels)
+    print(f"{where}: predictions of {version} against reviewed annotations, {len(scored.gold)} task(s)")
+    print(f"left out: {scored.unreviewed} task(s) without a completed annotation, {scored.unpredicted} without a prediction from {version}")
     print(f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}")
     rows = [(label, scores["per_type"][label]) for label in scores["per_type"]]
     rows += [("micro", scores["micro"]), ("macro", scores["macro"])]
     for name, row in rows:
         print(f"{name:<12}{100 * row['precision']:>8.1f}{100 * row['recall']:>8.1f}{100 * row['f1']:>8.1f}{row['support']:>7}")
     if args.output:
-        report = {"project": project.id, "model_version": version, "tasks": len(gold), "spans": scores}
+        report = {"project": project.id, "model_version": version, "tasks": len(scored.gold), "spans": scores}
         Path(args.output).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if problems.errors:
+        print(f"{len(problems.errors)} span(s) could not be read and are not in these scores: "
+              "fix them in Label Studio and score again", file=sys.stderr)
+        return 1
     return 0
 
 
