@@ -14,7 +14,7 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import ROOT, marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
+from conftest import marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 

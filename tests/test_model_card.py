@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from arabic_ner.config import load_config
-from arabic_ner.document import Document, Span
+from arabic_ner.document import Document
 from arabic_ner.evaluation import score_documents
 from arabic_ner.model_card import model_card, write_model_card
 

@@ -49,7 +49,7 @@ def scored():
     """A gold document and predictions with one error of every kind, scored."""
     gold = marked("قصف ⟦ORG|التحالف⟧ مواقع ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ يوم ⟦DATE|٦ نيسان⟧ بطائرة ⟦WEAPON|F-16⟧", "d1")
     by_text = {gold.text[s.start:s.end]: s for s in gold.spans}
-    org1, org2, loc, date = by_text["التحالف"], by_text["داعش"], by_text["الموصل"], by_text["٦ نيسان"]
+    org1, org2, loc = by_text["التحالف"], by_text["داعش"], by_text["الموصل"]
     pred = Document("d1", gold.text, [
         org1,                                     # right
         Span(org2.start, org2.end, "LOC"),        # wrong-type ORG -> LOC

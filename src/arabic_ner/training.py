@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .alignment import MASKED, spans_to_tags
+from .alignment import spans_to_tags
 from .annotations import ReadStats, read_annotations
 from .config import SCRATCH, Config
 from .document import Document
