@@ -112,7 +112,7 @@ def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stat
 def result_spans(result: list, text: str, labels: Sequence[str], where: str, problems: Problems) -> list[Span]:
     """The spans of an annotation's (or a prediction's) ``labels`` results over ``text``. Each item
     that cannot be read as a span of one declared label is logged in ``problems`` under ``where``
-    and left out; so is the second of two overlapping spans."""
+    and left out; of two overlapping spans, the one that sorts first by offset is kept."""
     spans = []
     for item in result:
         if isinstance(item, dict) and item.get("type") == "labels":
