@@ -312,6 +312,18 @@ def test_push_skips_a_document_whose_text_changed(label_studio, env, tiny_model,
 
 
 @needs_server
+def test_push_skips_an_unreadable_document_with_a_warning_naming_its_line(label_studio, env, tiny_model, project_title, tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a1", "text": "قصف التحالف مواقع لداعش"}, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(source), "--project", project_title]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: {source}: line 2, column 2: malformed JSON: " in err and err.rstrip().endswith("; skipped")
+    assert "1 new task(s)" in out and "1 skipped (unreadable)" in out
+    (task,) = tasks_of(label_studio, project_id(label_studio, project_title))
+    assert task["data"]["doc_id"] == "a1"
+
+
+@needs_server
 def test_push_into_a_project_that_lacks_a_label_is_an_error_naming_it(label_studio, env, tiny_model, project_title):
     label_studio.client().projects.create(title=project_title, label_config=labeling_config(["LOC", "ORG"]))
     with pytest.raises(UserError, match=r"lacks the label\(s\) WEAPON, COUNT, DATE that the model predicts"):

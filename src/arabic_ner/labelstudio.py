@@ -300,7 +300,7 @@ class PushReport:
     prediction_added: list = field(default_factory=list)
     already_there: list = field(default_factory=list)
     text_changed: list = field(default_factory=list)
-    unreadable: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)  # their errors, not their ids
 
 
 def project_for(server: Server, ref: str, labels: Sequence[str], version: str):
@@ -353,7 +353,7 @@ def import_predictions(server: Server, project, tagged: Iterable, version: str, 
     for item in tagged:
         doc, doc_score = item.document, item.score
         if getattr(doc, "error", None):  # an input that could not be read
-            report.unreadable.append(f"{doc.id}: {doc.error}")
+            report.unreadable.append(doc.error)  # it names the file and the place
             continue
         prediction = {
             "model_version": version,
@@ -400,8 +400,8 @@ def push(server: Server, args) -> int:
             "Give the new text another id, or delete the old task in Label Studio and push again",
             file=sys.stderr,
         )
-    for line in report.unreadable:
-        print(f"warning: {args.input}: {line}; skipped", file=sys.stderr)
+    for error in report.unreadable:
+        print(f"warning: {error}; skipped", file=sys.stderr)
     print(
         f"project {project.id} {project.title!r}, model version {version}: {len(report.new)} new task(s), "
         f"prediction added to {len(report.prediction_added)} existing task(s), {len(report.already_there)} "
