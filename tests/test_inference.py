@@ -7,6 +7,7 @@ import pytest
 from arabic_ner.annotations import labelstudio_task
 from arabic_ner.document import Document
 from arabic_ner.inference import Tagger
+from arabic_ner.problems import UserError
 from arabic_ner.text import split_words
 
 from conftest import HARD_CASES, long_document, marked, run_script, sets, tiny_overrides, write_ls
@@ -46,6 +47,14 @@ def test_quantized_tagging_keeps_offsets_exact(model_dir):
     for tagged in tagger.tag(documents()):
         doc = tagged.document
         assert all(0 <= s.start < s.end <= len(doc.text) for s in doc.spans)
+
+
+def test_a_quantize_request_the_engine_cannot_honour_is_refused_with_what_to_do(model_dir):
+    with pytest.raises(UserError, match=r"^--quantize int4: only int8 is supported$"):
+        Tagger.load(model_dir, quantize="int4")
+    # refused before the model moves, so this needs no GPU
+    with pytest.raises(UserError, match=r"^--quantize int8 runs on the CPU; on a GPU use the default \(bf16/fp16 autocast\)$"):
+        Tagger.load(model_dir, device="cuda", quantize="int8")
 
 
 def test_batches_mix_documents_and_never_pad_more_than_a_twentieth(model_dir):

@@ -59,9 +59,11 @@ class Tagger:
                 file=sys.stderr,
             )
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if quantize:  # checked before the model moves, so a wrong request fails with its own message
+            check_quantize(quantize, self.device)
         self.model = model.to(self.device).eval()
         if quantize:
-            self.model = quantized(self.model, quantize, self.device)
+            self.model = quantized(self.model)
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
         if stride is None:
@@ -181,7 +183,14 @@ class Tagger:
             yield batch
 
 
-def quantized(model, scheme: str, device):
+def check_quantize(scheme: str, device) -> None:
+    if scheme != "int8":
+        raise UserError(f"--quantize {scheme}: only int8 is supported")
+    if device.type != "cpu":
+        raise UserError("--quantize int8 runs on the CPU; on a GPU use the default (bf16/fp16 autocast)")
+
+
+def quantized(model):
     """``model`` with its Linear layers dynamically quantised to int8 (weights stored in int8,
     activations quantised on the fly): 1.7 to 2 times the fp32 speed on a CPU, for a small loss of
     accuracy that bench/predict_throughput.py measures. CPU only."""
@@ -189,10 +198,6 @@ def quantized(model, scheme: str, device):
 
     import torch
 
-    if scheme != "int8":
-        raise UserError(f"--quantize {scheme}: only int8 is supported")
-    if device.type != "cpu":
-        raise UserError("--quantize int8 runs on the CPU; on a GPU use the default (bf16/fp16 autocast)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated but still the CPU int8 path in torch 2.x
         from torch.ao.quantization import quantize_dynamic
