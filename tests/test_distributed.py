@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -65,6 +66,19 @@ def test_sharded_prediction_refuses_an_existing_output_in_every_process(model_an
     # so one or both messages get printed.
     assert "existing.jsonl: exists; pass --resume" in result.stderr
     assert existing.read_text() == '{"id": "x", "entities": []}\n'
+
+
+def test_what_runs_in_one_process_only_is_refused_under_accelerate_launch(model_and_input):
+    work, model, source = model_and_input
+    result = launch("predict.py", "--model", str(model), "--input", str(source), "--output", str(work / "r.jsonl"), "--resume")
+    assert result.returncode != 0
+    assert "--resume works in a single process; run predict.py without accelerate launch to resume" in result.stderr
+    assert re.search(r"exitcode\s*: 2\b", result.stderr)  # the scripts' exit status for a user error, not a crash
+    result = launch("train.py", "--config", "configs/tiny.yaml", "--cv", "2", "--output-dir", str(work / "cv"))
+    assert result.returncode != 0
+    assert "--cv runs in a single process; run train.py --cv without accelerate launch" in result.stderr
+    assert re.search(r"exitcode\s*: 2\b", result.stderr)
+    assert not (work / "cv").exists()
 
 
 def test_ddp_training_over_two_processes_writes_one_model(tmp_path):

@@ -129,6 +129,13 @@ def test_an_existing_output_is_not_overwritten_without_a_flag(tmp_path):
     assert (tmp_path / "o.jsonl").read_text() == ""
 
 
+def test_html_output_over_a_file_is_refused(tmp_path):
+    (tmp_path / "pages").write_text("not a folder")
+    with pytest.raises(UserError, match=r"pages: --format html writes a folder of pages; give a folder name$"):
+        PredictionWriter(tmp_path / "pages", "html", overwrite=True)
+    assert (tmp_path / "pages").read_text() == "not a folder"
+
+
 def _interrupted(tmp_path, fmt, suffix, cut):
     """Write five documents, cut the file ``cut`` bytes before its end, resume and write the rest."""
     docs = [Document(f"d{i}", f"قصف لداعش {i}", [Span(5, 9, "ORG")]) for i in range(5)]
