@@ -7,13 +7,17 @@ the session. Annotations are made through the API the way the labeling screen sa
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,7 +34,7 @@ from arabic_ner.labelstudio import (
     scored_tasks,
     utf16_to_code_point,
 )
-from arabic_ner.modeling import entity_types
+from arabic_ner.modeling import entity_types, model_version
 from arabic_ner.problems import Problems, UserError
 from arabic_ner.streams import iter_input
 
@@ -189,6 +193,11 @@ def test_labeling_config_from_id2label_matches_the_bundled_config():
     assert config_labels(labeling_config(["LOC", "ORG"]), "here") == ["LOC", "ORG"]
 
 
+def test_a_config_that_is_not_xml_is_an_error_that_names_the_project():
+    with pytest.raises(UserError, match=r"^project 7: its labeling config is not valid XML \(mismatched tag: line 1, column \d+\)$"):
+        config_labels("<View><Labels></View>", "project 7")
+
+
 def test_a_config_without_the_label_tag_is_an_error_that_names_it():
     config = '<View><Labels name="ner" toName="text"><Label value="LOC"/></Labels><Text name="text" value="$text"/></View>'
     with pytest.raises(UserError, match=r'project 7: its labeling config has no <Labels name="label" toName="text">'):
@@ -200,7 +209,6 @@ def test_a_config_without_the_label_tag_is_an_error_that_names_it():
 @needs_server
 def test_pushed_predictions_read_back_with_identical_text_offsets_labels_and_scores(label_studio, env, tiny_model, project_title):
     from arabic_ner.inference import Tagger
-    from arabic_ner.modeling import model_version
 
     # Tagged once and imported as they are: two taggings of a one-epoch model can differ in the
     # last float bits, and so in a near tie, which is not what this test is about.
@@ -228,7 +236,6 @@ def test_pushed_predictions_read_back_with_identical_text_offsets_labels_and_sco
 
 @needs_server
 def test_push_creates_the_project_from_the_model_labels_and_prints_its_link(label_studio, env, tiny_model, project_title, capsys):
-    from arabic_ner.modeling import model_version
 
     assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
@@ -285,7 +292,6 @@ def test_push_twice_keeps_one_task_per_document(label_studio, env, tiny_model, p
 
 @needs_server
 def test_push_with_another_model_version_adds_its_prediction_to_each_task(label_studio, env, tiny_model, project_title, tmp_path):
-    from arabic_ner.modeling import model_version
 
     assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     retrained = shutil.copytree(tiny_model, tmp_path / "tiny-v2")  # another directory: another model version
@@ -429,6 +435,23 @@ def test_score_names_a_reviewed_span_it_cannot_read_and_fails(label_studio, env,
     assert "micro" in out  # the other tasks are still scored
 
 
+@needs_server
+def test_score_without_predictions_to_compare_says_what_to_do(label_studio, env, tiny_model, project_title):
+    label_studio.client().projects.create(title=project_title, label_config=labeling_config(LABELS))
+    pid = project_id(label_studio, project_title)
+    where = f"project {pid} {project_title!r}"
+    with pytest.raises(UserError, match=rf"^{re.escape(where)}: no predictions to score; model versions there: none; choose one with --model-version$"):
+        labelstudio.main(["score", "--project", str(pid)])
+    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", str(pid)]) == 0
+    version = model_version(tiny_model)
+    with pytest.raises(UserError, match=rf"^{re.escape(where)}: no predictions from model version 'v0'; "
+                                        rf"model versions there: {re.escape(version)} \(5 tasks\); choose one with --model-version$"):
+        labelstudio.main(["score", "--project", str(pid), "--model-version", "v0"])
+    with pytest.raises(UserError, match=rf"^{re.escape(where)}: no task has both a completed annotation and a prediction "
+                                        rf"from {re.escape(version)}; review some tasks first$"):
+        labelstudio.main(["score", "--project", str(pid)])
+
+
 # ---------------------------------------------------------------- connection
 
 @needs_server
@@ -473,6 +496,47 @@ def test_a_wrong_key_is_a_one_line_401_error(label_studio, personal_access_token
 def test_an_unknown_project_is_a_one_line_error(label_studio):
     line = one_line_error(cli("pull", "--project", "99999", "--output", "/dev/null", url=label_studio.url, key=label_studio.token), label_studio.token)
     assert line.startswith(f"no project 99999 in Label Studio at {label_studio.url}; ")
+
+
+@needs_server
+def test_a_title_that_names_no_project_or_several_is_a_one_line_error(label_studio, project_title, tmp_path):
+    url, key, out = label_studio.url, label_studio.token, str(tmp_path / "out.json")
+    line = one_line_error(cli("pull", "--project", project_title, "--output", out, url=url, key=key), key)
+    assert line.startswith(f"no project titled {project_title!r} in Label Studio at {url}; ")
+    ids = [label_studio.client().projects.create(title=project_title, label_config=labeling_config(LABELS)).id for _ in range(2)]
+    line = one_line_error(cli("pull", "--project", "no such title", "--output", out, url=url, key=key), key)
+    assert line.startswith(f"no project titled 'no such title' in Label Studio at {url}; the projects are: ")
+    line = one_line_error(cli("pull", "--project", project_title, "--output", out, url=url, key=key), key)
+    assert line == f"2 projects in Label Studio at {url} are titled {project_title!r} (ids {ids[0]}, {ids[1]}); give --project the id"
+
+
+def test_a_server_that_is_not_label_studio_is_a_one_line_error(tmp_path):
+    """An ordinary web server at LABEL_STUDIO_URL: for a legacy key it answers an HTML 404, and for a
+    personal access token its answer to the token refresh is not JSON."""
+    import jwt
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    pat = jwt.encode({"token_type": "refresh", "user_id": 1, "exp": 4102444800}, "k" * 32, algorithm="HS256")
+    try:
+        line = one_line_error(cli("score", "--project", "1", url=url, key="legacy-key-123"), "legacy-key-123")
+        assert line == (f"Label Studio at {url} answered 404 while checking the API key: an HTML page, not Label Studio's API; "
+                        "is LABEL_STUDIO_URL the address of Label Studio?")
+        line = one_line_error(cli("score", "--project", "1", url=url, key=pat), pat)
+        assert line == f"{url} did not answer like Label Studio (not JSON); is LABEL_STUDIO_URL the address of Label Studio?"
+    finally:
+        server.shutdown()
+
+
+def test_a_url_that_is_not_http_is_a_one_line_error():
+    result = cli("score", "--project", "1", url="localhost:8080", key="some-key-123")
+    assert one_line_error(result, "some-key-123") == (
+        "LABEL_STUDIO_URL='localhost:8080' is not an http(s) URL; set it to e.g. http://localhost:8080")
 
 
 def test_missing_settings_are_a_one_line_error():

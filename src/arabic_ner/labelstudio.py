@@ -255,7 +255,7 @@ def find_project(server: Server, ref: str):
         if len(matches) > 1:
             raise UserError(
                 f"{len(matches)} projects in Label Studio at {server.url} are titled {ref!r} "
-                f"(ids {', '.join(str(p.id) for p in matches)}); give --project the id"
+                f"(ids {', '.join(str(i) for i in sorted(p.id for p in matches))}); give --project the id"
             )
         return client.projects.get(id=matches[0].id) if matches else None
 
