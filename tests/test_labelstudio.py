@@ -383,6 +383,21 @@ def test_pull_converts_utf16_offsets_to_code_points(label_studio, env, project_t
     assert doc.spans == [Span(start, start + 6, "LOC")]
 
 
+@needs_server
+def test_pull_reports_a_span_train_py_would_refuse_and_fails(label_studio, env, tiny_model, project_title, tmp_path, capsys):
+    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    pid = project_id(label_studio, project_title)
+    task = tasks_of(label_studio, pid)[0]
+    label_studio.client().annotations.create(id=task["id"], result=[labels_item(0, 4, "PER")], was_cancelled=False)
+    output = tmp_path / "reviewed.json"
+    capsys.readouterr()
+    assert labelstudio.main(["pull", "--project", str(pid), "--output", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {output}: task {task['id']}: span [0,4) {task['data']['text'][:4]!r} PER: label 'PER' is not declared" in err
+    assert err.rstrip().endswith("1 error(s): fix the spans in Label Studio and pull again")
+    assert [t["id"] for t in json.loads(output.read_text(encoding="utf-8"))] == [task["id"]]  # written, for inspection
+
+
 # ---------------------------------------------------------------- score
 
 @needs_server
