@@ -7,8 +7,8 @@ Both runs start from the same initial weights and see the same windows, built by
 data preparation (arabic_ner.training.training_data), with the same batch size, learning rate
 and collator. They differ in what train.py changes: its Trainer (arabic_ner.training.ner_trainer)
 batches windows of similar length together, while the plain Trainer samples them at random and
-pads each batch to its longest window. Checkpointing and
-evaluation are switched off in both, so the numbers are the training loop's alone.
+pads each batch to its longest window. Checkpointing and evaluation are switched off in both,
+so the numbers are the training loop's alone.
 
 Two data sets: the bundled annotations as whole articles (windows are mostly full, so there is
 little padding to save) and the same articles cut into paragraphs (lengths vary a lot, so padding
