@@ -14,13 +14,10 @@ than one 512-token window) and *paragraphs* (the same text, each paragraph a doc
 - arabic_ner: ``Tagger`` (length-sorted, token-budget batches across documents, windows of long
   documents batched with everything else, ``inference_mode``), in fp32 and with ``--quantize int8``.
 
-The two do not feed the model the same tokens: the pipeline tokenises the raw text, arabic_ner
-first splits off proclitics and strips diacritics (text.split_words), so a word such as والموصل is
-one piece for the one and two for the other. The tokenizer's vocabulary therefore holds the
-whole words of both views (the raw text's words and their split forms, as a large pre-trained
-vocabulary like CAMeLBERT's does), so that neither falls back to single characters where the
-other finds a word; a vocabulary of split forms alone would make the pipeline's token count, and
-so its work, about 40% larger and flatter arabic_ner. Both token counts are printed. Speed is
+Both feed the model whole words. arabic_ner also strips diacritics, tatweel and invisible marks
+(text.split_words) and splits at changes of script, so its token count can differ slightly from
+the pipeline's; both counts are printed. The tokenizer's vocabulary is learnt from the
+paragraphs' words. Speed is
 tokens of the documents (the pipeline's count on the raw text, the same number for both) per
 second of wall time, so the ratio is the ratio of the two wall times on the same documents.
 Spans are compared where the two tokenise a document the same way and it fits in one window,
@@ -78,10 +75,10 @@ def base_model(tokenizer, layers: int = 12, hidden: int = 768, heads: int = 12, 
     from transformers import BertConfig, BertForTokenClassification
 
     from arabic_ner.config import Config
+    from arabic_ner.labels import SCHEME
     from arabic_ner.modeling import META_KEY
-    from arabic_ner.text import PRETOKENIZER
 
-    labels = Config().bio_labels
+    labels = Config().model_labels
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
@@ -89,7 +86,7 @@ def base_model(tokenizer, layers: int = 12, hidden: int = 768, heads: int = 12, 
         label2id={label: i for i, label in enumerate(labels)},
     )
     model = BertForTokenClassification(config).eval()
-    setattr(model.config, META_KEY, {"pretokenizer": PRETOKENIZER, "stride": 128})
+    setattr(model.config, META_KEY, {"scheme": SCHEME, "stride": 128})
     return model
 
 
@@ -100,7 +97,7 @@ def bench_tokenizer():
 
     config = Config(model="scratch", scratch=ScratchModel(vocab_size=30000))
     words = [[w.form for w in split_words(p)] for p in paragraphs()] + [p.split() for p in paragraphs()]
-    tokenizer = train_wordpiece(words, config)  # both views' words: see the module docstring
+    tokenizer = train_wordpiece(words, config)  # the raw words too, as the pipeline reads them
     tokenizer.model_max_length = 512
     return tokenizer
 
@@ -137,8 +134,8 @@ def engine_tokens(tokenizer, docs: list[str], stride: int) -> int:
 
 def comparable_texts(docs: list[str]) -> list[str]:
     """The documents' paragraphs kept to the words that both contenders see the same way (no
-    proclitic to split off, no diacritic or tatweel, no punctuation), so that the pipeline and
-    arabic_ner feed the model the very same token ids."""
+    diacritic or tatweel, no punctuation), so that the pipeline and arabic_ner feed the model the
+    very same token ids."""
     from arabic_ner.text import split_words
 
     out = []

@@ -1,3 +1,5 @@
+import pytest
+
 from arabic_ner.alignment import IGNORE_INDEX, MASKED, spans_to_tags, tags_to_spans, token_label_ids
 from arabic_ner.document import Span
 from arabic_ner.text import split_words
@@ -5,11 +7,18 @@ from arabic_ner.text import split_words
 from conftest import marked
 
 
-def test_span_after_a_proclitic_gets_its_own_tags():
-    doc = marked("قصف ل⟦ORG|داعش⟧ و⟦LOC|سوريا⟧")
+def test_a_span_after_a_proclitic_is_tagged_on_its_whole_word_with_the_letters_to_skip():
+    doc = marked("قصف ل⟦ORG|داعش⟧ و⟦LOC|سوريا⟧ ⟦LOC|واشنطن⟧ وب⟦LOC|الموصل⟧ ل⟦ORG|لتحالف⟧")
     tags, unaligned = spans_to_tags(split_words(doc.text), doc.spans, doc.text)
-    assert tags == ["O", "O", "B-ORG", "O", "B-LOC"]
+    assert tags == ["O", "B1-ORG", "B1-LOC", "B-LOC", "B2-LOC", "B1-ORG"]
     assert unaligned == []
+
+
+def test_a_span_that_includes_the_proclitic_starts_at_the_word_as_in_anercorp():
+    doc = marked("قصف ⟦ORG|لداعش⟧ ⟦LOC|وسورية⟧")
+    tags, _ = spans_to_tags(split_words(doc.text), doc.spans, doc.text)
+    assert tags == ["O", "B-ORG", "B-LOC"]
+    assert tags_to_spans(split_words(doc.text), tags) == doc.spans
 
 
 def test_round_trip_spans_tags_spans_on_every_hard_case(hard_documents):
@@ -18,6 +27,28 @@ def test_round_trip_spans_tags_spans_on_every_hard_case(hard_documents):
         tags, unaligned = spans_to_tags(words, doc.spans, doc.text)
         assert unaligned == [], doc.id
         assert tags_to_spans(words, tags) == sorted(doc.spans), doc.id
+
+
+def test_a_multiword_span_after_proclitics_comes_back():
+    doc = marked("هجوم وب⟦LOC|الموصل القديمة⟧ و⟦ORG|لتحالف الدولي⟧")
+    words = split_words(doc.text)
+    tags, _ = spans_to_tags(words, doc.spans, doc.text)
+    assert tags == ["O", "B2-LOC", "I-LOC", "B1-ORG", "I-ORG"]
+    assert tags_to_spans(words, tags) == doc.spans
+
+
+@pytest.mark.parametrize("text, start", [("سوريا", 1), ("لداعش", 2), ("وبالموصل", 3), ("ببغداد", 2)])
+def test_a_span_starting_inside_a_word_elsewhere_is_reported_and_masked_not_moved(text, start):
+    span = Span(start, len(text), "LOC")
+    tags, unaligned = spans_to_tags(split_words(text), [span], text)
+    assert tags == [MASKED]
+    assert [u.span for u in unaligned] == [span]
+    assert f"starts inside the word {text!r}" in unaligned[0].reason and "proclitics" in unaligned[0].reason
+
+
+def test_a_skip_label_on_a_word_without_that_proclitic_starts_at_the_word():
+    words = split_words("في سوريا وسوريا")
+    assert tags_to_spans(words, ["O", "B1-LOC", "B2-LOC"]) == [Span(3, 8, "LOC"), Span(9, 15, "LOC")]  # وسوريا has one
 
 
 def test_multiword_span_text_is_the_original_slice():
@@ -66,7 +97,7 @@ def test_span_scores_are_the_mean_of_word_scores():
 
 
 def test_token_labels_cover_every_piece_and_skip_specials_and_masked_words():
-    label2id = {"O": 0, "B-LOC": 1, "I-LOC": 2}
-    word_ids = [None, 0, 0, 1, 2, 2, None]
-    tags = ["B-LOC", "I-LOC", MASKED]
-    assert token_label_ids(word_ids, tags, label2id) == [IGNORE_INDEX, 1, 2, 2, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]
+    label2id = {"O": 0, "B-LOC": 1, "I-LOC": 2, "B1-LOC": 3}
+    word_ids = [None, 0, 0, 1, 2, 2, 3, 3, None]
+    tags = ["B-LOC", "I-LOC", MASKED, "B1-LOC"]
+    assert token_label_ids(word_ids, tags, label2id) == [IGNORE_INDEX, 1, 2, 2, IGNORE_INDEX, IGNORE_INDEX, 3, 2, IGNORE_INDEX]

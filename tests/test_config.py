@@ -86,8 +86,9 @@ def test_malformed_yaml_names_the_line(tmp_path):
         load_config(path)
 
 
-def test_bio_labels_follow_the_declared_order():
-    assert Config(labels=["LOC", "ORG"]).bio_labels == ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
+def test_model_labels_follow_the_declared_order():
+    assert Config(labels=["LOC", "ORG"]).model_labels == [
+        "O", "B-LOC", "I-LOC", "B1-LOC", "B2-LOC", "B-ORG", "I-ORG", "B1-ORG", "B2-ORG"]
 
 
 def test_saved_config_loads_back_identically(tmp_path):

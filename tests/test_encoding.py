@@ -77,9 +77,25 @@ def test_training_examples_put_special_tokens_around_each_window(tokenizer):
     tags, _ = spans_to_tags(words, doc.spans)
     encoder = Encoder(tokenizer, max_length=64, stride=16)
     (enc,) = encoder.encode([words])
-    (example,) = encoder.training_examples(enc, tags, {"O": 0, "B-ORG": 1, "I-ORG": 2})
+    (example,) = encoder.training_examples(enc, tags, {"O": 0, "B-ORG": 1, "I-ORG": 2, "B1-ORG": 3})
     assert example["input_ids"][0] == tokenizer.cls_token_id and example["input_ids"][-1] == tokenizer.sep_token_id
     assert example["labels"][0] == example["labels"][-1] == IGNORE_INDEX
+    assert 3 in example["labels"]  # لداعش: B1-ORG
+
+
+def test_reads_name_each_words_first_piece_once_in_model_input_columns(tokenizer):
+    doc = marked(long_document())
+    encoder = Encoder(tokenizer, max_length=64, stride=16)
+    (enc,) = encoder.encode([split_words(doc.text)])
+    read = []
+    for k in range(len(enc.windows)):
+        inputs = encoder.inputs(enc, k)
+        for column, word in encoder.reads(enc, k):
+            start = enc.windows[k][0]
+            assert inputs[column] == enc.ids[start + column - len(encoder.prefix)]
+            assert enc.word_ids[start + column - len(encoder.prefix)] == word
+            read.append(word)
+    assert read == list(range(len(enc.words)))
 
 
 def test_a_word_the_tokenizer_drops_gets_the_unknown_token(tokenizer):

@@ -34,7 +34,8 @@ from arabic_ner.labelstudio import (
     scored_tasks,
     utf16_to_code_point,
 )
-from arabic_ner.modeling import entity_types, model_version
+from arabic_ner.labels import entity_types
+from arabic_ner.modeling import model_version
 from arabic_ner.problems import Problems, UserError
 from arabic_ner.streams import iter_input
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from arabic_ner.config import Config, ScratchModel, load_config
-from arabic_ner.modeling import build_for_training, entity_types, load_tokenizer, load_trained, save_model, train_wordpiece
+from arabic_ner.labels import entity_types
+from arabic_ner.modeling import build_for_training, load_tokenizer, load_trained, save_model, train_wordpiece
 from arabic_ner.problems import UserError
 from arabic_ner.text import split_words
 
@@ -23,7 +24,7 @@ def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_pa
 def test_scratch_model_takes_its_labels_from_the_config():
     config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
     tokenizer, model = build_for_training(config, [["قصف", "داعش"]])
-    assert list(model.config.id2label.values()) == config.bio_labels
+    assert list(model.config.id2label.values()) == config.model_labels
     assert entity_types(model.config.id2label) == config.labels
     assert tokenizer.model_max_length == config.max_length
 

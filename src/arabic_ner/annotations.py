@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 from .alignment import spans_to_tags, tags_to_spans
 from .document import Document, Span
+from .labels import parse, to_iob2
 from .problems import Problems, UserError
 from .text import JOIN, SPACE, Word, char_class, split_words
 
@@ -321,29 +322,37 @@ def _conll_document(doc_id: str, sentences: list[list[tuple[str, str]]], source:
 
 
 def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
-    """The document as CoNLL lines (``token TAG``), a blank line where the text has a line break,
-    and a ``# doc_id = ...`` header.
+    """The document as CoNLL lines (``token TAG``, IOB2), a blank line where the text has a line
+    break, and a ``# doc_id = ...`` header.
 
     A token is a run of words with nothing between them that lie in the same entity (or all
-    outside one), so tokens split only where an entity boundary needs it: ``لداعش`` is written
-    ``ل O`` / ``داعش B-ORG``, but ``بغداد`` and ``F-16`` stay whole.
+    outside one), so tokens split only where an entity boundary needs it. An entity that starts
+    after a word's proclitics is the one place where a word is cut, so that plain IOB2 can say
+    where it starts: ``لداعش`` is written ``ل O`` / ``داعش B-ORG``, while ``بغداد``, ``F-16`` and a
+    ``وسوريا`` outside any entity stay whole.
     """
     words = split_words(doc.text)
     tags, _ = spans_to_tags(words, doc.spans, doc.text, expand=True)
+    pieces = []  # (start, end, IOB2 tag): words, with the proclitics before an entity cut off
+    for word, tag in zip(words, tags):
+        start = word.entity_start(parse(tag).skip) if parse(tag) is not None else word.start
+        if start != word.start:
+            pieces.append((word.start, start, "O"))
+        pieces.append((start, word.end, to_iob2(tag)))
     if with_header:
         yield f"# doc_id = {doc.id}"
     token_start = token_tag = None
     previous_end = 0
-    for word, tag in zip(words, tags):
-        glued = token_start is not None and word.start == previous_end
+    for start, end, tag in pieces:
+        glued = token_start is not None and start == previous_end
         if glued and (tag == "O" and token_tag == "O" or tag.startswith("I-")):
-            previous_end = word.end
+            previous_end = end
             continue
         if token_start is not None:
             yield f"{doc.text[token_start:previous_end]} {token_tag}"
-            if "\n" in doc.text[previous_end : word.start]:
+            if "\n" in doc.text[previous_end:start]:
                 yield ""
-        token_start, token_tag, previous_end = word.start, tag, word.end
+        token_start, token_tag, previous_end = start, tag, end
     if token_start is not None:
         yield f"{doc.text[token_start:previous_end]} {token_tag}"
     yield ""

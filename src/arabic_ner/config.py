@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from .labels import label_names
 from .problems import UserError
 
 SCRATCH = "scratch"
@@ -91,9 +92,10 @@ class Config:
             raise UserError(*(f"config error: {p}" for p in problems))
 
     @property
-    def bio_labels(self) -> list[str]:
-        """The model's label list, in id order: ``O`` then ``B-``/``I-`` for each type."""
-        return ["O"] + [f"{prefix}-{label}" for label in self.labels for prefix in ("B", "I")]
+    def model_labels(self) -> list[str]:
+        """The label list a new model gets, in id order (see :mod:`arabic_ner.labels`); a trained
+        model's own list is its ``id2label``."""
+        return label_names(self.labels)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -93,6 +93,12 @@ class Encoder:
         start, end = enc.windows[k]
         return self.prefix + enc.ids[start:end] + self.suffix
 
+    def reads(self, enc: Encoding, k: int) -> list[tuple[int, int]]:
+        """``(column, word)`` for each word window ``k`` owns: where in the window's model input
+        (special tokens counted) that word's label is read, its first piece."""
+        start = enc.windows[k][0]
+        return [(p - start + len(self.prefix), enc.word_ids[p]) for p in enc.owned[k]]
+
     def training_examples(self, enc: Encoding, tags: list[str], label2id: dict[str, int]) -> list[dict]:
         """One example per window; every piece of every word is labelled (overlaps are learnt twice)."""
         labels = token_label_ids(enc.word_ids, tags, label2id)

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from .alignment import spans_to_tags
 from .document import Document, Span
+from .labels import to_iob2
 from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores, type_confusion
 from .problems import Problems, UserError
 from .text import split_words
@@ -19,10 +20,13 @@ CONTEXT = 40  # characters shown on each side of an error
 def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str]) -> tuple[dict, list[dict]]:
     """The report (a JSON-ready dict) and the list of errors for predictions ``pred`` of documents ``gold``.
 
-    seqeval scores are computed on the word tags of :func:`split_words`; a gold span that does not
-    fall on word boundaries is widened to whole words there (and counted as ``unaligned_gold_spans``).
-    The character-span scores use the spans as they are; so does ``confusion``, the counts of gold
-    type against predicted type with a "missed" column and a "spurious" row (see :func:`type_confusion`).
+    seqeval scores are computed on IOB2 tags of the whole words of :func:`split_words`, as for any
+    CoNLL file: an entity that starts after a proclitic is tagged on its whole first word there, so
+    seqeval does not see the proclitic boundary; the character-span scores do. A gold span that
+    cannot be represented on the words is widened to whole words for seqeval (and counted as
+    ``unaligned_gold_spans``). The character-span scores use the spans as they are; so does
+    ``confusion``, the counts of gold type against predicted type with a "missed" column and a
+    "spurious" row (see :func:`type_confusion`).
     """
     y_true, y_pred, errors = [], [], []
     unaligned = 0
@@ -30,8 +34,8 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
         words = split_words(g.text)
         gold_tags, bad = spans_to_tags(words, g.spans, g.text, expand=True)
         unaligned += len(bad)
-        y_true.append(gold_tags)
-        y_pred.append(spans_to_tags(words, p.spans, p.text, expand=True)[0])
+        y_true.append([to_iob2(t) for t in gold_tags])
+        y_pred.append([to_iob2(t) for t in spans_to_tags(words, p.spans, p.text, expand=True)[0]])
         for kind, gs, ps in classify_errors(g.spans, p.spans):
             errors.append(_error_record(g, kind, gs, ps))
     report = {

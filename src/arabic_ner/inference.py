@@ -10,7 +10,6 @@ text. Memory stays flat however many documents stream through.
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
@@ -19,9 +18,9 @@ from typing import Callable, Iterable, Iterator
 from .alignment import tags_to_spans
 from .document import Document
 from .encoding import Encoder
-from .modeling import META_KEY, load_trained
+from .modeling import check_scheme, load_trained
 from .problems import UserError
-from .text import PRETOKENIZER, split_words
+from .text import split_words
 
 # oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
 # many shapes, so its cache made memory creep up over the first few thousand documents. Without
@@ -51,13 +50,7 @@ class Tagger:
                  quantize: str | None = None):
         import torch
 
-        meta = getattr(model.config, META_KEY, None) or {}
-        if meta.get("pretokenizer") != PRETOKENIZER:
-            print(
-                f"warning: this model was not trained with arabic_ner's {PRETOKENIZER} word splitting "
-                f"(it says {meta.get('pretokenizer')!r}); predicted spans may not start after proclitics",
-                file=sys.stderr,
-            )
+        meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if quantize:  # checked before the model moves, so a wrong request fails with its own message
             check_quantize(quantize, self.device)
@@ -130,13 +123,11 @@ class Tagger:
                 mask[row, : len(seq)] = 1
             # Only the first piece of each owned word is read, so gather those rows before the softmax.
             rows, cols, targets = [], [], []
-            offset = len(self.encoder.prefix)
             for row, (d, k) in enumerate(batch):
-                start = encodings[d].windows[k][0]
-                for p in encodings[d].owned[k]:
+                for col, word in self.encoder.reads(encodings[d], k):
                     rows.append(row)
-                    cols.append(p - start + offset)
-                    targets.append((d, encodings[d].word_ids[p]))
+                    cols.append(col)
+                    targets.append((d, word))
             with torch.inference_mode(), self._autocast():
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
                 picked = logits[torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device)]

@@ -381,7 +381,8 @@ def import_predictions(server: Server, project, tagged: Iterable, version: str, 
 
 def push(server: Server, args) -> int:
     from .inference import Tagger
-    from .modeling import entity_types, model_version
+    from .labels import entity_types
+    from .modeling import model_version
     from .streams import iter_input
 
     tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 from .config import SCRATCH, Config
+from .labels import OLD_SCHEMES, SCHEME, check_label_set
 from .problems import UserError
-from .text import PRETOKENIZER
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
@@ -28,7 +29,7 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
     whose WordPiece vocabulary is trained on it, unless ``tokenizer_dir`` (a checkpoint being
     resumed) already holds that vocabulary.
     """
-    labels = config.bio_labels
+    labels = config.model_labels
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
     if config.model == SCRATCH:
@@ -48,8 +49,34 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
             ignore_mismatched_sizes=True,  # a model that already has a token-classification head for other labels
         )
     tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
-    setattr(model.config, META_KEY, {"pretokenizer": PRETOKENIZER, "stride": config.stride})
+    setattr(model.config, META_KEY, {"scheme": SCHEME, "stride": config.stride})
     return tokenizer, model
+
+
+def check_scheme(model_config, where: str, note: bool = True) -> dict:
+    """The ``arabic_ner`` entry of a model's config, after checking that this version reads the
+    model as it was trained: a model of an older word scheme is refused with one line that says
+    to retrain it, never misread. A model trained elsewhere (no entry) is read with whole words
+    and IOB2 labels, which is what it was trained on, with a note."""
+    check_label_set(model_config.id2label, where)
+    meta = getattr(model_config, META_KEY, None) or {}
+    scheme = meta.get("scheme", meta.get("pretokenizer"))
+    if scheme in OLD_SCHEMES:
+        raise UserError(
+            f"{where}: this model was trained by an older arabic_ner that split proclitics off words "
+            f"({scheme}); this version feeds the model whole words ({SCHEME}) and would misread it. "
+            "Retrain it with train.py on the same config and data."
+        )
+    if scheme is None:
+        if note:
+            print(
+                f"note: {where}: config.json does not say it was trained by arabic_ner; reading it with whole "
+                "words and IOB2 labels, so its entities start at word starts",
+                file=sys.stderr,
+            )
+    elif scheme != SCHEME:
+        raise UserError(f"{where}: trained with the word scheme {scheme!r}, which this arabic_ner ({SCHEME}) does not know; upgrade arabic_ner")
+    return meta
 
 
 def train_wordpiece(word_forms, config: Config):
@@ -131,28 +158,9 @@ def load_trained(path: str, allow_pickle: bool = False):
     from transformers import AutoConfig, AutoModelForTokenClassification
 
     config = _from_pretrained(AutoConfig, path, None)
-    check_label_scheme(config.id2label, path)  # before any weights are read
+    check_scheme(config, path, note=False)  # before any weights are read; the Tagger notes the rest
     model = _from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
     return load_tokenizer(path, None), model
-
-
-def check_label_scheme(id2label: dict, where: str) -> None:
-    labels = list(id2label.values())
-    bad = [label for label in labels if label != "O" and label[:2] not in ("B-", "I-")]
-    if "O" not in labels or bad:
-        raise UserError(
-            f"{where}: id2label {labels} is not an IOB2 label set (O, B-TYPE, I-TYPE); "
-            "it is not a token classifier trained by arabic_ner"
-        )
-
-
-def entity_types(id2label: dict) -> list[str]:
-    """The entity types of an IOB2 label set, in id order: ``{0:'O',1:'B-LOC',2:'I-LOC'} -> ['LOC']``."""
-    types: list[str] = []
-    for _, label in sorted((int(k), v) for k, v in id2label.items()):
-        if label != "O" and label[2:] not in types:
-            types.append(label[2:])
-    return types
 
 
 def load_tokenizer(name: str, revision: str | None):

@@ -6,18 +6,21 @@ removed, Arabic-Indic digits made ASCII and presentation forms unfolded. Each wo
 ``start``/``end`` into the original text, so a predicted span over words
 ``i..j`` is exactly ``text[words[i].start:words[j].end]`` whatever the normalisation did.
 
-Word boundaries:
+Word boundaries are those a pretrained BERT's own pre-tokenizer would see in natural text:
 
 * whitespace of any kind (NBSP, CR, LF, runs of spaces) separates words;
 * each punctuation mark is a word of its own (``F-16`` is ``F`` ``-`` ``16``);
 * a change of script splits (Arabic letters / other letters / digits / symbols), so
-  ``2014على`` is ``2014`` ``على`` and a flag or emoji never glues to a word;
-* one attached proclitic is split off an Arabic word: ``لداعش`` -> ``ل`` ``داعش``,
-  ``وسوريا`` -> ``و`` ``سوريا``, and a conjunction before a preposition gives two:
-  ``وبالموصل`` -> ``و`` ``ب`` ``الموصل``. This is what lets a span start after the proclitic.
-  The split is purely orthographic and the same at train and predict time, so it also splits
-  words whose first letter is a root letter (``بغداد`` -> ``ب`` ``غداد``); a span over the
-  whole word is then simply two words, which the model learns like any multi-word name.
+  ``2014على`` is ``2014`` ``على`` and a flag or emoji never glues to a word.
+
+Words are never cut inside: every Arabic BERT was pretrained on unsegmented text, so
+``لداعش`` and ``واشنطن`` reach the model whole, as in pretraining. An entity may still start
+*inside* its first word, after attached proclitics (``لداعش`` -> ``داعش``). Where it may is the
+policy of :func:`entity_starts`, stated here once: after one proclitic letter (و ف ب ل ك), or
+after a conjunction (و ف) followed by a preposition (ب ل ك), when at least two letters remain.
+ل written together with the article (``للتحالف``) is ل + ``لتحالف``: the entity starts after the
+first ل. The model learns from context which words have a proclitic (``وسوريا``) and which
+start with a root letter (``واشنطن``, ``بغداد``); see :mod:`arabic_ner.labels`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,11 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-#: Saved in a model's config.json; predict.py refuses a model trained with another scheme.
-PRETOKENIZER = "arabic-ner-words/1"
-
-PROCLITICS = frozenset("وفبلك")
+PROCLITICS = frozenset("وفبلك")  # letters an entity may start after (guidelines rule 4)
 CONJUNCTIONS = frozenset("وف")  # may be followed by a second, prepositional proclitic
 PREPOSITIONS = frozenset("بلك")
+MAX_PROCLITICS = 2  # و + ب in وبالموصل
+MIN_STEM_LETTERS = 2  # letters that must remain after the proclitics
 TATWEEL = "\u0640"
 
 # Character classes. A word is a run of one class; MARK and JOIN never start a word.
@@ -88,18 +90,35 @@ def char_form(ch: str) -> str:
 
 @dataclass(frozen=True)
 class Word:
-    """``text[start:end]`` in the original text, and ``form``, what the model sees of it."""
+    """``text[start:end]`` in the original text, and ``form``, what the model sees of it.
+
+    ``inner_starts`` are the offsets inside the word where an entity may start instead of at
+    ``start``: after one proclitic letter, then after two (see :func:`entity_starts`).
+    """
 
     start: int
     end: int
     form: str
+    inner_starts: tuple[int, ...] = ()
+
+    def entity_start(self, skip: int) -> int | None:
+        """Where an entity that skips ``skip`` proclitic letters of this word starts; None if it may not."""
+        if skip == 0:
+            return self.start
+        return self.inner_starts[skip - 1] if skip <= len(self.inner_starts) else None
+
+    def skip_at(self, offset: int) -> int | None:
+        """How many proclitic letters an entity starting at ``offset`` skips; None if it may not start there."""
+        if offset == self.start:
+            return 0
+        return self.inner_starts.index(offset) + 1 if offset in self.inner_starts else None
 
 
 def split_words(text: str) -> list[Word]:
-    """Cut ``text`` into words with original offsets (see the module docstring for the rules).
+    """Cut ``text`` into whole words with original offsets (see the module docstring for the rules).
 
     >>> [w.form for w in split_words("قصف لداعش في الـموصل")]
-    ['قصف', 'ل', 'داعش', 'في', 'الموصل']
+    ['قصف', 'لداعش', 'في', 'الموصل']
     """
     words: list[Word] = []
     start = None
@@ -123,20 +142,28 @@ def _close_word(text: str, start: int, end: int, cls: int, out: list[Word]) -> N
     # combining marks after the last letter (a final tanween) are.
     while end > start and char_class(text[end - 1]) in (JOIN, SPACE):
         end -= 1
-    pieces = _split_proclitics(text, start, end) if cls == ARABIC else [(start, end)]
-    for s, e in pieces:
-        form = "".join(char_form(ch) for ch in text[s:e])
-        if form:  # a run of tatweel alone shows the model nothing: it is not a word
-            out.append(Word(s, e, form))
+    form = "".join(char_form(ch) for ch in text[start:end])
+    if form:  # a run of tatweel alone shows the model nothing: it is not a word
+        inner = entity_starts(text, start, end) if cls == ARABIC else ()
+        out.append(Word(start, end, form, inner))
 
 
-def _split_proclitics(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split one or two attached proclitic letters off an Arabic word, if at least two letters remain."""
+def entity_starts(text: str, start: int, end: int) -> tuple[int, ...]:
+    """The offsets inside the Arabic word ``text[start:end]`` where an entity may start after
+    attached proclitics: after the first letter if it is one of و ف ب ل ك, then after the second
+    if the first is a conjunction (و ف) and the second a preposition (ب ل ك); each only while at
+    least two letters remain. Diacritics and tatweel after a proclitic stay with it, so the
+    entity starts at the next letter.
+
+    >>> entity_starts("وبالموصل", 0, 8), entity_starts("للتحالف", 0, 7), entity_starts("في", 0, 2)
+    ((1, 2), (1,), ())
+    """
     letters = [i for i in range(start, end) if char_form(text[i])]
-    first = text[letters[0]] if letters else ""
-    if len(letters) < 3 or first not in PROCLITICS:
-        return [(start, end)]
-    cut = letters[1]  # marks and tatweel after the proclitic stay with it
-    if first in CONJUNCTIONS and text[letters[1]] in PREPOSITIONS and len(letters) >= 4:
-        return [(start, cut), (cut, letters[2]), (letters[2], end)]
-    return [(start, cut), (cut, end)]
+    starts: list[int] = []
+    for k in range(min(MAX_PROCLITICS, len(letters) - MIN_STEM_LETTERS)):
+        letter = char_form(text[letters[k]])
+        allowed = PREPOSITIONS if k else PROCLITICS
+        if letter not in allowed or (k and char_form(text[letters[0]]) not in CONJUNCTIONS):
+            break
+        starts.append(letters[k + 1])
+    return tuple(starts)

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .alignment import spans_to_tags
+from .alignment import spans_to_tags, tags_to_spans
 from .annotations import ReadStats, read_annotations
 from .config import SCRATCH, Config
 from .document import Document
@@ -29,7 +29,7 @@ from .encoding import Encoder
 from .evaluation import score_documents
 from .modeling import build_for_training, load_tokenizer, save_model, train_wordpiece
 from .problems import Problems, UserError
-from .text import split_words
+from .text import Word, split_words
 
 CHECKPOINTS = "checkpoints"
 
@@ -137,32 +137,32 @@ def _tokenizer_for(config: Config, prepared):
 
 
 class DevScorer:
-    """``compute_metrics`` for the Trainer: entity-level seqeval F1 over whole dev documents.
+    """``compute_metrics`` for the Trainer: exact character-span micro F1 over whole dev documents.
 
-    The dev examples are labelled only on the first piece of the words each window owns
-    (see ``Encoder.scoring_examples``), so reading the labelled positions of a document's windows
-    in order gives each of its words exactly once. The tags are scored in seqeval's conlleval
-    mode, which reads a stray ``I-`` as the start of an entity, exactly as the spans predict.py
-    writes are decoded, so the checkpoint kept is the best by the spans users get.
+    Each dev window is read at the first piece of the words it owns (``Encoder.reads``), so every
+    word of a document is read exactly once; the word labels are decoded into character spans by
+    :func:`tags_to_spans`, as predict.py decodes them, and compared with the gold spans. The
+    checkpoint kept is therefore the best by the spans users get, proclitic boundaries included.
     """
 
-    def __init__(self, document_of_example: list[int], id2label: dict[int, str], labels: Sequence[str]):
-        self.document_of_example = document_of_example
-        self.id2label = id2label
+    def __init__(self, documents: list[Document], words: list[list[Word]], reads: list[tuple[int, list[tuple[int, int]]]],
+                 id2label: dict[int, str], labels: Sequence[str]):
+        self.documents = documents
+        self.words = words
+        self.reads = reads  # per dev example: (document, [(column, word)])
+        self.id2label = {int(k): v for k, v in id2label.items()}
         self.labels = labels
 
     def __call__(self, eval_prediction) -> dict:
-        from .metrics import seqeval_scores
+        from .metrics import span_scores
 
-        predictions, label_ids = eval_prediction.predictions, eval_prediction.label_ids
-        n_docs = max(self.document_of_example) + 1
-        y_true: list[list[str]] = [[] for _ in range(n_docs)]
-        y_pred: list[list[str]] = [[] for _ in range(n_docs)]
-        for i, d in enumerate(self.document_of_example):
-            keep = label_ids[i] != -100
-            y_true[d].extend(self.id2label[int(x)] for x in label_ids[i][keep])
-            y_pred[d].extend(self.id2label[int(x)] for x in predictions[i][keep])
-        micro = seqeval_scores(y_true, y_pred, self.labels)["conlleval"]["micro"]
+        predictions = eval_prediction.predictions
+        tags = [["O"] * len(words) for words in self.words]
+        for i, (d, reads) in enumerate(self.reads):
+            for column, w in reads:
+                tags[d][w] = self.id2label[int(predictions[i][column])]
+        predicted = [tags_to_spans(words, doc_tags) for words, doc_tags in zip(self.words, tags)]
+        micro = span_scores([d.spans for d in self.documents], predicted, self.labels)["micro"]
         return {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]}
 
 
@@ -212,13 +212,13 @@ def argmax_logits(logits, labels):
 @dataclass
 class TrainingData:
     """What the Trainer is built from: the tokenizer and model to train, the windows to learn
-    from, and the dev windows with the document each belongs to (for :class:`DevScorer`)."""
+    from, and the dev windows with what :class:`DevScorer` reads of each."""
 
     tokenizer: object
     model: object
     train_rows: list[dict]
     dev_rows: list[dict]
-    document_of_example: list[int]
+    dev_scorer: DevScorer | None
 
 
 def training_data(config: Config, train_docs: list[Document], dev_docs: list[Document], tokenizer_dir: Path | None = None) -> TrainingData:
@@ -234,12 +234,14 @@ def training_data(config: Config, train_docs: list[Document], dev_docs: list[Doc
     train_rows = []
     for enc, (_, tags) in zip(encoder.encode([words for words, _ in train_prepared]), train_prepared):
         train_rows.extend(encoder.training_examples(enc, tags, label2id))
-    dev_rows, document_of_example = [], []
+    dev_rows, reads = [], []
     for d, (enc, (_, tags)) in enumerate(zip(encoder.encode([words for words, _ in dev_prepared]), dev_prepared)):
-        examples = encoder.scoring_examples(enc, tags, label2id)
-        dev_rows.extend(examples)
-        document_of_example.extend([d] * len(examples))
-    return TrainingData(tokenizer, model, train_rows, dev_rows, document_of_example)
+        dev_rows.extend(encoder.scoring_examples(enc, tags, label2id))
+        reads.extend((d, encoder.reads(enc, k)) for k in range(len(enc.windows)))
+    scorer = None
+    if dev_rows:
+        scorer = DevScorer(dev_docs, [words for words, _ in dev_prepared], reads, model.config.id2label, config.labels)
+    return TrainingData(tokenizer, model, train_rows, dev_rows, scorer)
 
 
 def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
@@ -306,7 +308,7 @@ def train_model(
         eval_dataset=Dataset.from_list(data.dev_rows) if has_dev else None,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=DevScorer(data.document_of_example, dict(model.config.id2label), config.labels) if has_dev else None,
+        compute_metrics=data.dev_scorer,
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
     )
     main_process = trainer.is_world_process_zero()
