@@ -115,3 +115,54 @@ def tiny_overrides(**extra) -> list[str]:
 def one_line_errors(stderr: str) -> list[str]:
     """The ``error: ...`` lines a script printed."""
     return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def dediacritised(text: str) -> str:
+    """``text`` without Arabic diacritics and tatweel: what a pretrained Arabic BERT's own preprocessing
+    gives its tokenizer (the forms of arabic_ner.text, which also make Arabic-Indic digits ASCII)."""
+    return re.sub("[\u064b-\u065f\u0670\u0640]", "", text)
+
+
+def article_paragraphs() -> list[str]:
+    """The non-empty lines of the five articles in data/raw."""
+    out = []
+    for path in sorted((ROOT / "data" / "raw").glob("*.txt")):
+        out += [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    return out
+
+
+def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
+    """A "pretrained" BERT as an offline CAMeLBERT user has one, in a local directory: a WordPiece
+    vocabulary learnt from whole, unsegmented words (ANERcorp's training text, not the five
+    articles) by the tokenizers library's own trainer, random weights, ``save_pretrained``."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    tokens = [line.split()[0] for line in (ROOT / "data" / "anercorp" / "train.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    sentences = [" ".join(tokens[i : i + 40]) for i in range(0, len(tokens), 40)]
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    backend.train_from_iterator(sentences, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    tokenizer = BertTokenizerFast(tokenizer_object=backend, do_lower_case=False, strip_accents=False, model_max_length=512)
+    import torch
+
+    torch.manual_seed(0)
+    model = BertForMaskedLM(BertConfig(
+        vocab_size=len(tokenizer), hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=512, max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
+    ))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def pretrained_dir(tmp_path_factory) -> Path:
+    return build_pretrained(tmp_path_factory.mktemp("pretrained") / "bert")

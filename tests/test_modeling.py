@@ -8,7 +8,7 @@ from arabic_ner.modeling import build_for_training, load_tokenizer, load_trained
 from arabic_ner.problems import UserError
 from arabic_ner.text import split_words
 
-from conftest import ROOT, tiny_overrides
+from conftest import ROOT, run_script, tiny_overrides
 
 
 def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_path):
@@ -71,3 +71,47 @@ def test_a_model_without_an_iob2_label_set_is_refused(tmp_path):
     save_model(model, tokenizer, tmp_path)
     with pytest.raises(UserError, match="is not an IOB2 label set"):
         load_trained(str(tmp_path))
+
+
+def _saved_tiny_model(directory, meta):
+    config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
+    tokenizer, model = build_for_training(config, [["قصف", "لداعش"]])
+    if meta is None:
+        delattr(model.config, "arabic_ner")
+    else:
+        model.config.arabic_ner = meta
+    save_model(model, tokenizer, directory)
+    return directory
+
+
+def test_a_model_of_the_old_split_word_scheme_is_refused_with_one_line_saying_retrain(tmp_path):
+    old = _saved_tiny_model(tmp_path / "old", {"pretokenizer": "arabic-ner-words/1", "stride": 32})
+    with pytest.raises(UserError) as info:
+        load_trained(str(old))
+    (line,) = info.value.lines
+    assert "split proclitics off words (arabic-ner-words/1)" in line and "Retrain it with train.py" in line
+    result = run_script("predict.py", "--model", str(old), "--input", "data/raw", "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert line in result.stderr.splitlines()  # the one line, as it is
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_model_of_an_unknown_scheme_is_refused(tmp_path):
+    newer = _saved_tiny_model(tmp_path / "newer", {"scheme": "arabic-ner-words/9"})
+    with pytest.raises(UserError, match="does not know; upgrade arabic_ner"):
+        load_trained(str(newer))
+
+
+def test_a_model_trained_elsewhere_is_read_with_whole_words_and_a_note(tmp_path, capsys):
+    from arabic_ner.inference import Tagger
+
+    plain = _saved_tiny_model(tmp_path / "plain", None)
+    tagger = Tagger.load(str(plain))
+    assert "does not say it was trained by arabic_ner" in capsys.readouterr().err
+    assert isinstance(tagger.tag_text("قصف لداعش"), list)
+
+
+def test_a_new_model_records_the_scheme_in_its_config():
+    config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
+    _, model = build_for_training(config, [["قصف", "داعش"]])
+    assert model.config.arabic_ner == {"scheme": "arabic-ner-words/2", "stride": config.stride}

@@ -73,9 +73,14 @@ def test_word_entity_start_and_skip_at_invert_each_other():
     assert [word.skip_at(offset) for offset in range(4)] == [0, 1, 2, None]
 
 
-def test_a_proclitic_before_a_digit_is_split_by_script():
-    assert surfaces("و٦ نيسان") == ["و", "٦", "نيسان"]
-    assert forms("و٦ نيسان") == ["و", "6", "نيسان"]
+def test_proclitics_attached_to_digits_or_latin_stay_on_them_and_an_entity_may_start_after():
+    assert surfaces("و٦ نيسان بF-16 وب2014") == ["و٦", "نيسان", "بF", "-", "16", "وب2014"]
+    assert forms("و٦ نيسان") == ["و6", "نيسان"]
+    assert inner("و٦") == ["٦"] and inner("بF") == ["F"] and inner("وب2014") == ["ب2014", "2014"]
+
+
+def test_other_arabic_words_glued_to_digits_or_latin_are_split_by_script():
+    assert surfaces("على2014 سوريا2014 iconمقاتلات") == ["على", "2014", "سوريا", "2014", "icon", "مقاتلات"]
 
 
 def test_diacritics_and_tatweel_are_hidden_from_the_model_but_kept_in_offsets():
@@ -96,7 +101,7 @@ def test_every_kind_of_space_separates_words():
 
 
 def test_latin_and_punctuation_inside_arabic():
-    assert surfaces("طائرة F-16 بF-16") == ["طائرة", "F", "-", "16", "ب", "F", "-", "16"]  # ب|F: a change of script
+    assert surfaces("طائرة F-16") == ["طائرة", "F", "-", "16"]
 
 
 def test_digits_glued_to_letters_are_split():

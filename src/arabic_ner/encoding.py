@@ -1,10 +1,18 @@
 """Words -> sub-word token ids, cut into overlapping windows that fit the model.
 
-A document is tokenised once, whole, with no truncation. If it is longer than the model's
-window, it is cut into windows that overlap by ``stride`` tokens, each starting on a word's
-first piece where possible. Every word is *owned* by the one window in which its first piece
-sits furthest from the window's edges; that window's prediction is the one kept, so each
-word gets exactly one label and nothing is truncated.
+A document is tokenised once, whole, with no truncation, and the tokenizer reads it as a
+pretrained BERT's own tokenizer reads the text: words that touch (``2014على``, ``F-16``,
+``iconمقاتلات``) go to it as one chunk, so a word glued to the one before it starts with a
+``##`` piece, as in pretraining. Each piece is mapped back to the word it starts in by its
+offsets. If a piece would cover parts of two words (a vocabulary piece across a change of
+script, or an ``[UNK]`` for the whole chunk), that chunk is tokenised word by word instead,
+so that every word has pieces of its own and keeps its own label.
+
+If the document is longer than the model's window, it is cut into windows that overlap by
+``stride`` tokens, each starting on a word's first piece where possible. Every word is *owned*
+by the one window in which its first piece sits furthest from the window's edges; that
+window's prediction is the one kept, so each word gets exactly one label and nothing is
+truncated.
 """
 
 from __future__ import annotations
@@ -53,18 +61,49 @@ class Encoder:
         """Encode many documents in one batched tokenizer call (the fast tokenizer runs it in parallel)."""
         nonempty = [i for i, words in enumerate(documents) if words]
         out = [Encoding(words=[], ids=[], word_ids=[]) for _ in documents]
-        if nonempty:
-            batch = self.tokenizer(
-                [[w.form for w in documents[i]] for i in nonempty],
-                is_split_into_words=True,
-                add_special_tokens=False,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-                verbose=False,  # long documents are expected: they are windowed below, not truncated
-            )
-            for b, i in enumerate(nonempty):
-                out[i] = self._finish(documents[i], batch["input_ids"][b], batch.word_ids(b))
+        chunks = {i: glued_runs(documents[i]) for i in nonempty}
+        todo = nonempty
+        while todo:  # at most twice: a document whose chunks did not fit its words goes again, word by word
+            tokenized = self._tokenize([documents[i] for i in todo], [chunks[i] for i in todo])
+            retry = []
+            for i, (ids, word_ids, bad) in zip(todo, tokenized):
+                if bad:
+                    chunks[i] = [single for run in chunks[i] for single in (_singles(run) if run in bad else [run])]
+                    retry.append(i)
+                else:
+                    out[i] = self._finish(documents[i], ids, word_ids)
+            todo = retry
         return out
+
+    def _tokenize(self, documents: list[list[Word]], chunks: list[list[range]]):
+        """For each document: its token ids, the word of each token, and the chunks whose pieces
+        do not fall within single words."""
+        batch = self.tokenizer(
+            [["".join(words[w].form for w in run) for run in runs] for words, runs in zip(documents, chunks)],
+            is_split_into_words=True,
+            add_special_tokens=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            return_offsets_mapping=True,
+            verbose=False,  # long documents are expected: they are windowed below, not truncated
+        )
+        results = []
+        for b, (words, runs) in enumerate(zip(documents, chunks)):
+            word_ids, bad = [], set()
+            for c, (start, end) in zip(batch.word_ids(b), batch["offset_mapping"][b]):
+                run = runs[c]
+                w, word_end = run[0], len(words[run[0]].form)
+                while start >= word_end and w < run[-1]:  # the word of the run this piece starts in
+                    w += 1
+                    word_end += len(words[w].form)
+                if end > word_end:
+                    bad.add(run)  # the piece runs on into the next word
+                word_ids.append(w)
+            for run in runs:
+                if len(run) > 1 and not set(run) <= set(word_ids):
+                    bad.add(run)  # a word of the run got no piece of its own
+            results.append((batch["input_ids"][b], word_ids, bad))
+        return results
 
     def _finish(self, words: list[Word], ids: list[int], word_ids: list[int]) -> Encoding:
         # A word the tokenizer maps to nothing (e.g. U+FFFD, which BERT's normaliser deletes) would
@@ -124,6 +163,27 @@ class Encoder:
             pad = [IGNORE_INDEX]
             examples.append({"input_ids": self.inputs(enc, k), "labels": pad * len(self.prefix) + labels + pad * len(self.suffix)})
         return examples
+
+
+def glued_runs(words: Sequence[Word]) -> list[range]:
+    """Runs of consecutive words with nothing between them: what a BERT pre-tokenizer reads as one
+    word before it splits off punctuation.
+
+    >>> from arabic_ner.text import split_words
+    >>> [list(run) for run in glued_runs(split_words("في 2014على F-16"))]
+    [[0], [1, 2], [3, 4, 5]]
+    """
+    runs: list[range] = []
+    first = 0
+    for i in range(1, len(words) + 1):
+        if i == len(words) or words[i].start != words[i - 1].end:
+            runs.append(range(first, i))
+            first = i
+    return runs
+
+
+def _singles(run: range) -> list[range]:
+    return [range(w, w + 1) for w in run]
 
 
 def make_windows(word_ids: Sequence[int], size: int, stride: int) -> list[tuple[int, int]]:

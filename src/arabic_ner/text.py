@@ -11,7 +11,10 @@ Word boundaries are those a pretrained BERT's own pre-tokenizer would see in nat
 * whitespace of any kind (NBSP, CR, LF, runs of spaces) separates words;
 * each punctuation mark is a word of its own (``F-16`` is ``F`` ``-`` ``16``);
 * a change of script splits (Arabic letters / other letters / digits / symbols), so
-  ``2014على`` is ``2014`` ``على`` and a flag or emoji never glues to a word.
+  ``2014على`` is ``2014`` ``على`` and a flag or emoji never glues to a word; but attached
+  proclitics stay on what they are attached to (``و٦``, ``بF``), like on an Arabic word.
+  (Words that touch still reach the tokenizer together, as one chunk: see
+  :mod:`arabic_ner.encoding`.)
 
 Words are never cut inside: every Arabic BERT was pretrained on unsegmented text, so
 ``لداعش`` and ``واشنطن`` reach the model whole, as in pretraining. An entity may still start
@@ -123,44 +126,57 @@ def split_words(text: str) -> list[Word]:
     words: list[Word] = []
     start = None
     cls_open = SPACE
+    attached = False  # the open word is proclitics attached to digits or Latin: و٦, بF
     for i, ch in enumerate(text):
         cls = char_class(ch)
         if cls in (JOIN, MARK):
             continue  # belongs to the word around it (trimmed off the edges below)
         if start is not None and (cls != cls_open or cls == PUNCT or cls == OTHER):
-            _close_word(text, start, i, cls_open, words)
-            start = None
+            if cls_open == ARABIC and cls in (DIGIT, LETTER) and _only_proclitics(text, start, i):
+                cls_open, attached = cls, True  # no change of script after a proclitic: و٦ is one word
+                continue
+            _close_word(text, start, i, cls_open, attached, words)
+            start, attached = None, False
         if cls != SPACE and start is None:
             start, cls_open = i, cls
     if start is not None:
-        _close_word(text, start, len(text), cls_open, words)
+        _close_word(text, start, len(text), cls_open, attached, words)
     return words
 
 
-def _close_word(text: str, start: int, end: int, cls: int, out: list[Word]) -> None:
+def _close_word(text: str, start: int, end: int, cls: int, attached: bool, out: list[Word]) -> None:
     # Invisible JOIN characters at the edges (an RLM before a space) are not part of the word;
     # combining marks after the last letter (a final tanween) are.
     while end > start and char_class(text[end - 1]) in (JOIN, SPACE):
         end -= 1
     form = "".join(char_form(ch) for ch in text[start:end])
     if form:  # a run of tatweel alone shows the model nothing: it is not a word
-        inner = entity_starts(text, start, end) if cls == ARABIC else ()
+        inner = entity_starts(text, start, end, 1 if attached else MIN_STEM_LETTERS) if cls == ARABIC or attached else ()
         out.append(Word(start, end, form, inner))
 
 
-def entity_starts(text: str, start: int, end: int) -> tuple[int, ...]:
-    """The offsets inside the Arabic word ``text[start:end]`` where an entity may start after
-    attached proclitics: after the first letter if it is one of و ف ب ل ك, then after the second
-    if the first is a conjunction (و ف) and the second a preposition (ب ل ك); each only while at
-    least two letters remain. Diacritics and tatweel after a proclitic stay with it, so the
-    entity starts at the next letter.
+def _only_proclitics(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one proclitic letter, or a conjunction and a preposition."""
+    letters = [char_form(ch) for ch in text[start:end] if char_form(ch)]
+    if len(letters) == 1:
+        return letters[0] in PROCLITICS
+    return len(letters) == 2 and letters[0] in CONJUNCTIONS and letters[1] in PREPOSITIONS
+
+
+def entity_starts(text: str, start: int, end: int, min_stem: int = MIN_STEM_LETTERS) -> tuple[int, ...]:
+    """The offsets inside the word ``text[start:end]`` where an entity may start after attached
+    proclitics: after the first letter if it is one of و ف ب ل ك, then after the second if the
+    first is a conjunction (و ف) and the second a preposition (ب ل ك); each only while at least
+    ``min_stem`` letters remain (two for an Arabic word; one after proclitics attached to digits
+    or Latin, ``و٦``). Diacritics and tatweel after a proclitic stay with it, so the entity
+    starts at the next letter.
 
     >>> entity_starts("وبالموصل", 0, 8), entity_starts("للتحالف", 0, 7), entity_starts("في", 0, 2)
     ((1, 2), (1,), ())
     """
     letters = [i for i in range(start, end) if char_form(text[i])]
     starts: list[int] = []
-    for k in range(min(MAX_PROCLITICS, len(letters) - MIN_STEM_LETTERS)):
+    for k in range(min(MAX_PROCLITICS, len(letters) - min_stem)):
         letter = char_form(text[letters[k]])
         allowed = PREPOSITIONS if k else PROCLITICS
         if letter not in allowed or (k and char_form(text[letters[0]]) not in CONJUNCTIONS):
