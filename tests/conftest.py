@@ -131,28 +131,23 @@ def article_paragraphs() -> list[str]:
     return out
 
 
+def anercorp_sentences() -> list[str]:
+    """ANERcorp's training text, unsegmented (its tokens keep their proclitics), 40 tokens a line."""
+    lines = (ROOT / "data" / "anercorp" / "train.txt").read_text(encoding="utf-8").splitlines()
+    tokens = [line.split()[0] for line in lines if line.strip()]
+    return [" ".join(tokens[i : i + 40]) for i in range(0, len(tokens), 40)]
+
+
 def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
     """A "pretrained" BERT as an offline CAMeLBERT user has one, in a local directory: a WordPiece
     vocabulary learnt from whole, unsegmented words (ANERcorp's training text, not the five
     articles) by the tokenizers library's own trainer, random weights, ``save_pretrained``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    tokens = [line.split()[0] for line in (ROOT / "data" / "anercorp" / "train.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
-    sentences = [" ".join(tokens[i : i + 40]) for i in range(0, len(tokens), 40)]
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.decoder = decoders.WordPiece()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    backend.train_from_iterator(sentences, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
-    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
-    backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
-    )
-    tokenizer = BertTokenizerFast(tokenizer_object=backend, do_lower_case=False, strip_accents=False, model_max_length=512)
     import torch
+    from transformers import BertConfig, BertForMaskedLM
 
+    from arabic_ner.modeling import learn_wordpiece
+
+    tokenizer = learn_wordpiece(anercorp_sentences(), vocab_size)
     torch.manual_seed(0)
     model = BertForMaskedLM(BertConfig(
         vocab_size=len(tokenizer), hidden_size=128, num_hidden_layers=2, num_attention_heads=2,

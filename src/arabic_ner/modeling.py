@@ -131,6 +131,27 @@ def train_wordpiece(word_forms, config: Config):
     )
 
 
+def learn_wordpiece(texts, vocab_size: int):
+    """A BERT WordPiece tokenizer learnt by the ``tokenizers`` library's trainer from unsegmented
+    text, as the vocabularies of pretrained Arabic BERTs were: whole words where they are frequent,
+    sub-word pieces (``لد ##اع ##ش``) elsewhere. No lowercasing, accents kept. Unlike
+    :func:`train_wordpiece`, the result can vary from process to process in the ids of tied pieces.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertTokenizerFast
+
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    return BertTokenizerFast(tokenizer_object=backend, do_lower_case=False, strip_accents=False, model_max_length=512)
+
+
 def _scratch_model(config: Config, tokenizer, id2label, label2id):
     from transformers import BertConfig, BertForTokenClassification
 
