@@ -67,6 +67,22 @@ def run_script(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.C
     )
 
 
+def predicted_records(model_dir: Path, input_file: Path, out: Path) -> list[dict]:
+    """Run predict.py on ``input_file`` as a user does; its JSONL records."""
+    result = run_script("predict.py", "--model", str(model_dir), "--input", str(input_file), "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def assert_spans_given_back_exactly(gold: list[Document], records: list[dict]) -> None:
+    """Every record holds exactly its gold document's spans, and each entity's text is its slice."""
+    assert [r["id"] for r in records] == [d.id for d in gold]
+    for doc, record in zip(gold, records):
+        predicted = [(e["start"], e["end"], e["label"]) for e in record["entities"]]
+        assert predicted == [(s.start, s.end, s.label) for s in sorted(doc.spans)], doc.id
+        assert all(doc.text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
+
+
 # Every case of the core issue's point 2, with its gold spans marked.
 HARD_CASES = [
     "قصف التحالف مواقع ل⟦ORG|داعش⟧ في ⟦LOC|العراق⟧ و⟦LOC|سوريا⟧، وسيطر على ⟦LOC|بغداد⟧.",

@@ -112,3 +112,29 @@ def test_empty_documents_encode_to_nothing(tokenizer):
     encoder = Encoder(tokenizer, max_length=64, stride=16)
     (enc,) = encoder.encode([[]])
     assert enc.ids == [] and enc.windows == []
+
+
+def test_touching_words_are_tokenized_as_one_chunk_like_a_pretrained_tokenizer_does():
+    from arabic_ner.modeling import train_wordpiece
+
+    tokenizer = train_wordpiece([["في", "2014", "على", "الحدود"]], Config(model="scratch", scratch=ScratchModel(vocab_size=300)))
+    words = split_words("في 2014على الحدود")
+    encoder = Encoder(tokenizer, max_length=64, stride=16)
+    (enc,) = encoder.encode([words])
+    assert enc.ids == tokenizer("في 2014على الحدود", add_special_tokens=False)["input_ids"]
+    pieces = tokenizer.convert_ids_to_tokens(enc.ids)
+    first_of = {w: pieces[enc.word_ids.index(w)] for w in range(len(words))}
+    assert first_of[2].startswith("##")  # على continues 2014's chunk
+    assert sorted(set(enc.word_ids)) == list(range(len(words)))
+
+
+def test_a_chunk_whose_piece_would_straddle_two_words_goes_word_by_word():
+    from arabic_ner.modeling import train_wordpiece
+
+    config = Config(model="scratch", scratch=ScratchModel(vocab_size=300))
+    tokenizer = train_wordpiece([["قصف", "الموصل"]], config)  # no "2", no "🔥": the chunk الموصل🔥 is one [UNK]
+    words = split_words("قصف الموصل🔥")
+    assert tokenizer("الموصل🔥", add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
+    (enc,) = Encoder(tokenizer, max_length=64, stride=16).encode([words])
+    assert tokenizer.convert_ids_to_tokens(enc.ids) == ["قصف", "الموصل", "[UNK]"]
+    assert enc.word_ids == [0, 1, 2]

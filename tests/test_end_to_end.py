@@ -14,7 +14,9 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
+from conftest import (
+    assert_spans_given_back_exactly, marked, one_line_errors, predicted_records, run_script, sets, tiny_overrides, write_ls,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,20 +55,14 @@ def test_model_dir_is_a_standard_hugging_face_dir_with_config_and_metrics(memori
     assert "pipeline(" in card and "| LOC |" in card
     assert not any(n.endswith(".bin") for n in names) and "checkpoints" not in names
     config = json.loads((model_dir / "config.json").read_text())
-    assert list(config["id2label"].values()) == ["O"] + [f"{p}-{t}" for t in ["LOC", "ORG", "WEAPON", "COUNT", "DATE"] for p in "BI"]
+    assert list(config["id2label"].values()) == ["O"] + [f"{p}-{t}" for t in ["LOC", "ORG", "WEAPON", "COUNT", "DATE"] for p in ("B", "I", "B1", "B2")]
+    assert config["arabic_ner"]["scheme"] == "arabic-ner-words/2"
 
 
 def test_memorisation_reproduces_every_gold_span_exactly(memorised):
     work, gold_file, model_dir, gold = memorised
-    out = work / "pred.jsonl"
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out))
-    assert result.returncode == 0, result.stderr[-3000:]
-    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [r["id"] for r in records] == [d.id for d in gold]
-    for doc, record in zip(gold, records):
-        predicted = [(e["start"], e["end"], e["label"]) for e in record["entities"]]
-        assert predicted == [(s.start, s.end, s.label) for s in sorted(doc.spans)], doc.id
-        assert all(doc.text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
+    records = predicted_records(model_dir, gold_file, work / "pred.jsonl")
+    assert_spans_given_back_exactly(gold, records)
     long_record = records[-1]
     assert long_record["entities"][-1]["text"] == "كركوك"  # the entity at the end of the 700-word article
 

@@ -106,7 +106,7 @@ def test_card_snippets_load_the_model_with_transformers_and_with_the_tagger(tmp_
     path = write_model_card(model_dir, config.to_dict(), metrics)
     assert path == model_dir / "README.md"
     pipeline_code, tagger_code = python_blocks(path.read_text(encoding="utf-8"))
-    assert 'aggregation_strategy="simple"' in pipeline_code and str(model_dir) in pipeline_code
+    assert 'aggregation_strategy="first"' in pipeline_code and str(model_dir) in pipeline_code
     exec(pipeline_code, {})
     assert capsys.readouterr().out.startswith("[")  # the pipeline's list of entities, empty or not
     namespace = {}

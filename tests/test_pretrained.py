@@ -15,7 +15,10 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import HARD_CASES, article_paragraphs, dediacritised, marked, run_script, sets, write_ls
+from conftest import (
+    HARD_CASES, article_paragraphs, assert_spans_given_back_exactly, dediacritised, marked, predicted_records, run_script, sets,
+    write_ls,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -80,13 +83,8 @@ def test_the_model_receives_exactly_its_own_tokenizers_ids_for_the_articles(trai
 
 def test_memorisation_from_the_pretrained_dir_gives_back_every_span_exactly(trained):
     work, gold_file, model_dir, gold = trained
-    out = work / "pred.jsonl"
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out))
-    assert result.returncode == 0, result.stderr[-3000:]
-    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    for doc, record in zip(gold, records, strict=True):
-        predicted = [(e["start"], e["end"], e["label"]) for e in record["entities"]]
-        assert predicted == [(s.start, s.end, s.label) for s in sorted(doc.spans)], doc.id
+    records = predicted_records(model_dir, gold_file, work / "pred.jsonl")
+    assert_spans_given_back_exactly(gold, records)
     texts = {e["text"] for r in records for e in r["entities"]}
     assert {"داعش", "سوريا", "الموصل القديمة", "لتحالف الدولي", "لتنظيم", "واشنطن", "بغداد", "٦ كانون"} <= texts
 

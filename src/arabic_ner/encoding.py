@@ -63,7 +63,7 @@ class Encoder:
         out = [Encoding(words=[], ids=[], word_ids=[]) for _ in documents]
         chunks = {i: glued_runs(documents[i]) for i in nonempty}
         todo = nonempty
-        while todo:  # at most twice: a document whose chunks did not fit its words goes again, word by word
+        while todo:  # at most twice: a document with a bad chunk goes again with it word by word, which cannot be bad
             tokenized = self._tokenize([documents[i] for i in todo], [chunks[i] for i in todo])
             retry = []
             for i, (ids, word_ids, bad) in zip(todo, tokenized):
@@ -96,7 +96,7 @@ class Encoder:
                 while start >= word_end and w < run[-1]:  # the word of the run this piece starts in
                     w += 1
                     word_end += len(words[w].form)
-                if end > word_end:
+                if end > word_end and len(run) > 1:
                     bad.add(run)  # the piece runs on into the next word
                 word_ids.append(w)
             for run in runs:

@@ -145,10 +145,13 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
                       "it has no knowledge of Arabic beyond them, and words it never saw fall apart into pieces or `[UNK]`. "
                       "Use a pretrained base (configs/camelbert-msa.yaml) for real use.")
     limits += [
-        "arabic_ner splits proclitics (و ف ب ل ك) off words and removes diacritics and tatweel before the tokenizer "
-        "sees the text, as it did in training, so `arabic_ner.Tagger` returns «داعش» in «لداعش». The transformers "
-        "pipeline skips that step: its spans can include a proclitic, and text with diacritics reads differently to "
-        "the model. Use the Tagger for spans exact to the character.",
+        "The model labels whole words. A word's label also says how many proclitic letters (و ف ب ل ك) an entity "
+        "leaves out of it: `B-X` starts at the word, `B1-X` after one letter, `B2-X` after two (`I-X` continues, "
+        "`O` is outside). `arabic_ner.Tagger` applies this and returns «داعش» in «لداعش», exact to the character. "
+        "The transformers pipeline cannot cut a word: with `aggregation_strategy=\"first\"` (below) it shows each "
+        "entity word whole under its type («لداعش» as ORG), and an entity that starts after a proclitic and runs "
+        "over several words as two groups of that type. It also reads diacritics and tatweel, which arabic_ner "
+        "removes before the tokenizer sees the text, as in training. Use the Tagger for exact spans.",
         f"Text is read in windows of {config['max_length']} tokens. The Tagger covers long documents with overlapping windows; "
         "the pipeline does so only when given `stride` (as below), and otherwise silently tags the first window alone.",
     ]
@@ -162,7 +165,7 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
         "```python",
         "from transformers import pipeline",
         "",
-        f'ner = pipeline("token-classification", model="{model_dir}", aggregation_strategy="simple", stride={config["stride"]})',
+        f'ner = pipeline("token-classification", model="{model_dir}", aggregation_strategy="first", stride={config["stride"]})',
         'print(ner("قصف التحالف مواقع لداعش في الموصل"))',
         "```",
         "",
