@@ -43,7 +43,7 @@ def main(argv=None):
         paths = write_report(report, None, out, f"Evaluation of {args.conll}", plots=True)
     else:
         from arabic_ner.inference import Tagger
-        from arabic_ner.modeling import entity_types
+        from arabic_ner.labels import entity_types
         from arabic_ner.training import load_documents
 
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle)

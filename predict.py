@@ -47,7 +47,8 @@ def main(argv=None):
     from arabic_ner.cli import StopOnInterrupt
     from arabic_ner.distributed import launched, predict_in_processes, process_state
     from arabic_ner.inference import Tagger
-    from arabic_ner.modeling import entity_types, model_version
+    from arabic_ner.labels import entity_types
+    from arabic_ner.modeling import model_version
     from arabic_ner.problems import UserError
     from arabic_ner.streams import PredictionWriter, check_output, iter_input, skip_done, summary, write_tagged
 

@@ -114,7 +114,8 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
             f"| **micro** | {_prf(spans['micro'])} | {spans['micro']['support']} |",
             f"| **macro** | {_prf(spans['macro'])} | {spans['macro']['support']} |",
             "",
-            f"seqeval strict (IOB2) micro F1 on word tags: {_pct(dev['seqeval']['strict']['micro']['f1'])}. "
+            f"seqeval strict (IOB2) micro F1 on whole-word tags, which do not see where an entity starts after a "
+            f"proclitic: {_pct(dev['seqeval']['strict']['micro']['f1'])}. "
             f"Errors: " + ", ".join(f"{k} {v}" for k, v in dev["errors"].items()) + ".",
             "",
         ]
