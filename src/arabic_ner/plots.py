@@ -196,7 +196,7 @@ def learning_curves_figure(log_history: list[dict], title: str = "Training"):
         f1_ax.legend(frameon=False, loc="lower right")
     f1_ax.set_ylim(0, 1.05)
     f1_ax.set_xlabel("epoch")
-    f1_ax.set_ylabel("micro score (dev documents, exact character spans)")
+    f1_ax.set_ylabel("micro score (exact spans)")
     f1_ax.set_title("dev scores")
     f1_ax.grid(alpha=0.3)
     fig.suptitle(title)
