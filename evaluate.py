@@ -24,6 +24,8 @@ def parse_args(argv):
     parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
+                        help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32")
     parser.add_argument("--allow-pickle", action="store_true", help="load a model that has only pickle (.bin) weights; only for models you trust")
     args = parser.parse_args(argv)
     if args.model and not args.data:
@@ -46,7 +48,9 @@ def main(argv=None):
         from arabic_ner.labels import entity_types
         from arabic_ner.training import load_documents
 
-        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle)
+        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
+                             dtype=args.dtype)
+        print(tagger.precision.line(), file=sys.stderr)
         labels = entity_types(tagger.id2label)
         gold = load_documents([args.data], labels, problems)
         problems.print(warnings_only=True)

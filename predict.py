@@ -32,7 +32,9 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=int, default=256, help="most windows per batch (default 256; --max-batch-tokens usually binds first)")
     parser.add_argument("--max-batch-tokens", type=int, default=16384, help="most padded tokens per batch (default 16384)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
-    parser.add_argument("--quantize", choices=["int8"], help="int8: dynamically quantise the Linear layers (CPU; 1.7-2x faster than fp32, see bench/)")
+    parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
+                        help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32; "
+                             "int8: quantised Linear layers (CPU). bench/predict_throughput.py measures speed and agreement")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run: keep the complete records already in --output")
     again.add_argument("--overwrite", action="store_true", help="replace an existing --output")
@@ -59,7 +61,8 @@ def main(argv=None):
     state = process_state() if launched() else None
     device = args.device or (str(state.device) if state and state.device.type == "cuda" else None)
     tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, max_batch_tokens=args.max_batch_tokens,
-                         allow_pickle=args.allow_pickle, quantize=args.quantize)
+                         allow_pickle=args.allow_pickle, dtype=args.dtype)
+    print(tagger.precision.line(), file=sys.stderr)
 
     def make_writer():
         version = model_version(args.model) if fmt == "labelstudio" else ""

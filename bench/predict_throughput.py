@@ -12,7 +12,9 @@ than one 512-token window) and *paragraphs* (the same text, each paragraph a doc
 - baseline: ``pipeline("token-classification", aggregation_strategy="simple", stride=...)``,
   one document at a time, as a user would call it;
 - arabic_ner: ``Tagger`` (length-sorted, token-budget batches across documents, windows of long
-  documents batched with everything else, ``inference_mode``), in fp32 and with ``--quantize int8``.
+  documents batched with everything else, ``inference_mode``), in fp32, in bf16 (where the CPU
+  computes it natively) and in int8 (``--dtype``). For each, the bare forward passes are timed on
+  the very batches the engine ran (same dtype, same shapes): the ceiling the engine can reach.
 
 Both feed the model whole words. arabic_ner also strips diacritics, tatweel and invisible marks
 (text.split_words) and splits at changes of script, so its token count can differ slightly from
@@ -21,10 +23,11 @@ paragraphs' words. Speed is
 tokens of the documents (the pipeline's count on the raw text, the same number for both) per
 second of wall time, so the ratio is the ratio of the two wall times on the same documents.
 Spans are compared where the two tokenise a document the same way and it fits in one window,
-so the comparison is like for like. The int8 agreement with fp32
+so the comparison is like for like. The bf16 and int8 agreement with fp32
 is measured on a *trained* model (the tiny config, trained here on the bundled annotations),
 since a random model's near-uniform outputs say nothing about quantisation error.
-Peak RSS of predict.py for 1,000 and 10,000 documents is measured in fresh processes.
+Peak RSS of predict.py for 1,000 and 10,000 documents is measured in fresh processes. The run
+ends with the goals of issue 16, each with its measured value.
 """
 
 from __future__ import annotations
@@ -112,15 +115,36 @@ def time_pipeline(model, tokenizer, docs: list[str], stride: int) -> tuple[float
     return time.perf_counter() - start, outputs
 
 
-def time_engine(model, tokenizer, docs: list[str], quantize: str | None = None, **kwargs) -> tuple[float, list]:
+def time_engine(model, tokenizer, docs: list[str], dtype: str = "fp32", batches: list | None = None, **kwargs) -> tuple[float, list]:
+    """Wall time of the Tagger on ``docs`` and its documents; the model inputs of every batch are
+    appended to ``batches`` when it is given (for :func:`time_bare`)."""
     from arabic_ner.document import Document
     from arabic_ner.inference import Tagger
 
-    tagger = Tagger(model, tokenizer, device="cpu", quantize=quantize, **kwargs)
+    tagger = Tagger(model, tokenizer, device="cpu", dtype=dtype, **kwargs)
     list(tagger.tag([Document("warm-up", docs[0])]))
+    hook = None
+    if batches is not None:
+        hook = tagger.model.register_forward_pre_hook(
+            lambda m, a, kw: batches.append((m, kw["input_ids"], kw["attention_mask"])), with_kwargs=True)
     start = time.perf_counter()
     tagged = [t.document for t in tagger.tag(Document(str(i), d) for i, d in enumerate(docs))]
-    return time.perf_counter() - start, tagged
+    seconds = time.perf_counter() - start
+    if hook is not None:
+        hook.remove()  # time_bare runs the same module: it must not record its own passes
+    return seconds, tagged
+
+
+def time_bare(batches: list) -> float:
+    """Wall time of the bare forward passes alone, on the very inputs (same dtype, same batch shapes)
+    the engine ran: the ceiling the engine can reach."""
+    import torch
+
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for model, ids, mask in batches:
+            model(input_ids=ids, attention_mask=mask)
+    return time.perf_counter() - start
 
 
 def engine_tokens(tokenizer, docs: list[str], stride: int) -> int:
@@ -237,39 +261,54 @@ def main() -> None:
     articles = make_documents(args.docs, tokenizer)
     workloads = {"articles": articles, "paragraphs": [p for a in articles for p in a.split("\n")]}
     print(f"BERT-base size ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters), random weights, fp32 unless said")
+    from arabic_ner.precision import cpu_has_native_bf16
+
+    dtypes = ["fp32"] + (["bf16"] if cpu_has_native_bf16() else []) + ([] if args.skip_int8 else ["int8"])
+    if "bf16" not in dtypes:
+        print("this CPU has no native bf16: bf16 is not measured (it would run slower than fp32)")
+    ratios, efficiency = {}, {}
     for name, docs in workloads.items():
         tokens = sum(len(tokenizer(d, add_special_tokens=False)["input_ids"]) for d in docs)
         fed = engine_tokens(tokenizer, docs, args.stride)
         print(f"\n{name}: {len(docs)} documents, {tokens} tokens as the pipeline tokenises them, {fed} as arabic_ner does "
               f"(best of {args.rounds} alternating rounds)")
-        runs = {"pipeline": lambda: time_pipeline(model, tokenizer, docs, args.stride)[0],
-                "fp32": lambda: time_engine(model, tokenizer, docs, stride=args.stride)[0]}
-        if not args.skip_int8:
-            runs["int8"] = lambda: time_engine(model, tokenizer, docs, quantize="int8", stride=args.stride)[0]
+        runs = {"pipeline": lambda: time_pipeline(model, tokenizer, docs, args.stride)[0]}
+        for dtype in dtypes:
+            runs[dtype] = lambda dtype=dtype: time_engine(model, tokenizer, docs, dtype=dtype, stride=args.stride)[0]
         best = {key: run() for key, run in runs.items()}
         for _ in range(args.rounds - 1):  # a shared CPU is noisy: alternate and keep each one's best
             for key, run in runs.items():
                 best[key] = min(best[key], run())
-        print(f"  pipeline (aggregation simple, stride {args.stride}): {tokens / best['pipeline']:6.0f} tokens/s")
-        print(f"  arabic_ner fp32:                           {tokens / best['fp32']:6.0f} tokens/s   x{best['pipeline'] / best['fp32']:.2f}")
-        if "int8" in best:
-            print(f"  arabic_ner --quantize int8:                {tokens / best['int8']:6.0f} tokens/s   x{best['pipeline'] / best['int8']:.2f}")
+        print(f"  pipeline fp32 (aggregation simple, stride {args.stride}): {tokens / best['pipeline']:6.0f} tokens/s")
+        for dtype in dtypes:
+            ratios[name, dtype] = best["pipeline"] / best[dtype]
+            batches: list = []
+            engine = time_engine(model, tokenizer, docs, dtype=dtype, batches=batches, stride=args.stride)[0]
+            bare = min(time_bare(batches) for _ in range(args.rounds))
+            efficiency[name, dtype] = bare / engine
+            print(f"  arabic_ner {dtype}: {tokens / best[dtype]:26.0f} tokens/s   x{ratios[name, dtype]:.2f}   "
+                  f"(bare forward passes on the same batches: {tokens / bare:.0f} tokens/s; the engine reaches "
+                  f"{100 * efficiency[name, dtype]:.0f}% of them)")
     compared, agreed = comparable_agreement(model, tokenizer, comparable_texts(articles))
     print(f"\nspans equal to the pipeline's on {agreed} of {compared} texts that both tokenise the same way")
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if not args.skip_int8:
+        agreement = {}
+        if len(dtypes) > 1:
             from arabic_ner.document import Document
             from arabic_ner.inference import Tagger
             from arabic_ner.streams import iter_input
 
             tiny = trained_tiny_model(work)
             texts = [d.text for d in iter_input(ROOT / "data" / "raw")] + articles
-            fp32 = [t.document for t in Tagger.load(str(tiny)).tag(Document(str(i), t) for i, t in enumerate(texts))]
-            int8 = [t.document for t in Tagger.load(str(tiny), quantize="int8").tag(Document(str(i), t) for i, t in enumerate(texts))]
-            print(f"int8 against fp32 on a trained model (tiny config, {len(texts)} articles): "
-                  f"{100 * span_agreement(fp32, int8):.2f}% of spans agree")
+            tagged = {dtype: [t.document for t in Tagger.load(str(tiny), dtype=dtype).tag(Document(str(i), t) for i, t in enumerate(texts))]
+                      for dtype in dtypes}
+            for dtype in dtypes[1:]:
+                agreement[dtype] = span_agreement(tagged["fp32"], tagged[dtype])
+                print(f"{dtype} against fp32 on a trained model (tiny config, {len(texts)} articles): "
+                      f"{100 * agreement[dtype]:.2f}% of spans agree")
+        print_goals(ratios, efficiency, agreement, dtypes)
         if not args.skip_rss:
             small = work / "rss-model"
             from arabic_ner.modeling import save_model
@@ -278,6 +317,23 @@ def main() -> None:
             rss = {n: peak_rss(small, n, work) for n in (1000, 10000)}
             print(f"predict.py peak RSS: {rss[1000]:.0f} MiB for 1,000 documents, {rss[10000]:.0f} MiB for 10,000 "
                   f"({100 * (rss[10000] / rss[1000] - 1):+.1f}%)")
+
+
+def print_goals(ratios: dict, efficiency: dict, agreement: dict, dtypes: list[str]) -> None:
+    """The speed goals (issue 16), each with the best measured path and whether it is met."""
+    fast = [d for d in dtypes if d != "fp32"]
+    rows = []
+    for name, goal in (("paragraphs", 5.0), ("articles", 2.5)):
+        best = max(dtypes, key=lambda d: ratios[name, d])
+        rows.append((f"{name}: x{goal:g} the pipeline", f"x{ratios[name, best]:.2f} ({best})", ratios[name, best] >= goal))
+    for dtype in fast:
+        if dtype in agreement:
+            rows.append((f"{dtype} spans agree with fp32 >= 99%", f"{100 * agreement[dtype]:.2f}%", agreement[dtype] >= 0.99))
+    for (name, dtype), value in sorted(efficiency.items()):
+        rows.append((f"{name} {dtype}: engine >= 90% of bare forward", f"{100 * value:.0f}%", value >= 0.9))
+    print("\ngoals:")
+    for goal, measured, met in rows:
+        print(f"  {goal:<45} {measured:>16}   {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

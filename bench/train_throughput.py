@@ -13,6 +13,10 @@ so the numbers are the training loop's alone.
 Two data sets: the bundled annotations as whole articles (windows are mostly full, so there is
 little padding to save) and the same articles cut into paragraphs (lengths vary a lot, so padding
 dominates a random batch).
+
+On a CPU with native bf16, train.py's loop is then timed in bf16 mixed precision against fp32 on
+the same windows; ``--dev-f1`` also trains the tiny config's full recipe in both, for two seeds,
+and prints the dev F1 of each, so that a difference can be read against run-to-run noise.
 """
 
 from __future__ import annotations
@@ -67,12 +71,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2, help="runs of each, alternating; the best counts (default 2)")
     parser.add_argument("--base", action="store_true", help="a BERT-base-size model (12 layers, hidden 768) instead of the tiny config's")
+    parser.add_argument("--dev-f1", action="store_true", help="also train the tiny config in fp32 and bf16, two seeds each, and print dev F1")
     args = parser.parse_args()
 
     import torch
     from transformers import Trainer, TrainingArguments, set_seed
 
     from arabic_ner.config import load_config
+    from arabic_ner.precision import cpu_has_native_bf16
     from arabic_ner.problems import Problems
     from arabic_ner.training import load_documents, ner_trainer, training_arguments, training_data
 
@@ -107,6 +113,37 @@ def main() -> None:
             print(f"{name:10s} {len(data.train_rows):4d} windows: plain Trainer {plain:6.1f} samples/s "
                   f"({100 * (1 - real / plain_padded):.0f}% padding), train.py {ours:6.1f} samples/s "
                   f"({100 * (1 - real / ours_padded):.0f}% padding), x{ours / plain:.2f}")
+        if not cpu_has_native_bf16() or torch.cuda.is_available():
+            print("bf16 on a CPU: not measured (no native bf16 on this CPU, or a GPU is present)")
+            return
+        # bf16 mixed precision against fp32, both with train.py's loop, on the same windows
+        bf16_args = dataclasses.replace(ours_args, bf16=True)
+        for name, docs in (("articles", articles), ("paragraphs", paragraphs_of(articles))):
+            set_seed(config.seed)
+            data = training_data(config, docs, [])
+            fp32, bf16 = 0.0, 0.0
+            for _ in range(args.repeats):
+                fp32 = max(fp32, run(ner_trainer, ours_args, data)[0])
+                bf16 = max(bf16, run(ner_trainer, bf16_args, data)[0])
+            print(f"{name:10s} train.py fp32 {fp32:6.1f} samples/s, bf16 {bf16:6.1f} samples/s, x{bf16 / fp32:.2f}")
+    if args.dev_f1:
+        dev_f1_by_precision(articles)
+
+
+def dev_f1_by_precision(articles) -> None:
+    """Dev F1 of the tiny config's full recipe in fp32 and in bf16, for two seeds each (the run-to-run noise)."""
+    from arabic_ner.config import load_config
+    from arabic_ner.training import split_by_document, train_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in (42, 43):
+            scores = []
+            for bf16 in (False, True):
+                config = load_config(ROOT / "configs" / "tiny.yaml", [f"seed={seed}", f"bf16={str(bf16).lower()}"])
+                train, dev = split_by_document(articles, config.dev_fraction, 42)  # the same dev document for both seeds
+                metrics = train_model(config, train, dev, Path(tmp) / f"m-{seed}-{bf16}")
+                scores.append(100 * metrics["dev"]["spans"]["micro"]["f1"])
+            print(f"seed {seed}: dev span F1 fp32 {scores[0]:.1f}, bf16 {scores[1]:.1f} (dev document {dev[0].id})")
 
 
 if __name__ == "__main__":

@@ -42,19 +42,40 @@ def test_batched_tagging_gives_the_spans_of_one_document_at_a_time(model_dir):
         assert all(abs(x.score - y.score) < 1e-4 for x, y in zip(a.document.spans, b.document.spans))
 
 
-def test_quantized_tagging_keeps_offsets_exact(model_dir):
-    tagger = Tagger.load(model_dir, quantize="int8")
-    for tagged in tagger.tag(documents()):
-        doc = tagged.document
-        assert all(0 <= s.start < s.end <= len(doc.text) for s in doc.spans)
+@pytest.mark.parametrize("dtype", ["bf16", "int8"])
+def test_each_fast_path_gives_the_spans_of_fp32_on_a_trained_model(model_dir, dtype):
+    """Agreement, not speed: bf16 (where the CPU has it) and int8 tag as fp32 does."""
+    from arabic_ner.precision import cpu_has_native_bf16
+
+    if dtype == "bf16" and not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16: --dtype bf16 runs in fp32 here")
+    fast = Tagger.load(model_dir, dtype=dtype)
+    assert fast.precision.name == dtype
+    reference = [t.document.spans for t in Tagger.load(model_dir, dtype="fp32").tag(documents())]
+    tagged = [t.document.spans for t in fast.tag(documents())]
+    agreeing = sum(a == b for x, y in zip(reference, tagged) for a, b in zip(x, y))
+    assert agreeing >= 0.99 * sum(map(len, reference)) and sum(map(len, tagged)) == sum(map(len, reference))
 
 
-def test_a_quantize_request_the_engine_cannot_honour_is_refused_with_what_to_do(model_dir):
-    with pytest.raises(UserError, match=r"^--quantize int4: only int8 is supported$"):
-        Tagger.load(model_dir, quantize="int4")
+def test_a_bf16_tagger_leaves_the_callers_model_in_fp32(model_dir):
+    import torch
+
+    from arabic_ner.modeling import load_trained
+    from arabic_ner.precision import cpu_has_native_bf16
+
+    tokenizer, model = load_trained(model_dir)
+    tagger = Tagger(model, tokenizer, device="cpu", dtype="bf16")
+    assert next(model.parameters()).dtype == torch.float32  # the Trainer's model goes on training in fp32
+    expected = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    assert next(tagger.model.parameters()).dtype == expected
+
+
+def test_a_dtype_the_engine_cannot_honour_is_refused_with_what_to_do(model_dir):
+    with pytest.raises(UserError, match=r"^--dtype int4: choose one of auto, fp32, bf16, int8$"):
+        Tagger.load(model_dir, dtype="int4")
     # refused before the model moves, so this needs no GPU
-    with pytest.raises(UserError, match=r"^--quantize int8 runs on the CPU; on a GPU use the default \(bf16/fp16 autocast\)$"):
-        Tagger.load(model_dir, device="cuda", quantize="int8")
+    with pytest.raises(UserError, match=r"^--dtype int8 runs on the CPU; on a GPU use --dtype auto \(bf16/fp16 autocast\) or fp32$"):
+        Tagger.load(model_dir, device="cuda", dtype="int8")
 
 
 def test_batches_mix_documents_and_never_pad_more_than_a_twentieth(model_dir):

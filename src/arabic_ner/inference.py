@@ -10,7 +10,6 @@ text. Memory stays flat however many documents stream through.
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
 from typing import Callable, Iterable, Iterator
@@ -19,7 +18,7 @@ from .alignment import tags_to_spans
 from .document import Document
 from .encoding import Encoder
 from .modeling import check_scheme, load_trained
-from .problems import UserError
+from .precision import choose_precision, prepare
 from .text import split_words
 
 # oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
@@ -47,17 +46,15 @@ class Tagger:
 
     def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 256,
                  max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
-                 quantize: str | None = None):
+                 dtype: str = "fp32"):
         import torch
 
         meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        if quantize:  # checked before the model moves, so a wrong request fails with its own message
-            check_quantize(quantize, self.device)
-        self.model = model.to(self.device).eval()
-        if quantize:
-            self.model = quantized(self.model)
+        # chosen before the model moves, so a request the device cannot honour fails with its own message
+        self.precision = choose_precision(dtype, self.device)
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        self.model, self._autocast = prepare(model, self.precision, self.device)
         max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
         if stride is None:
             stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
@@ -66,11 +63,6 @@ class Tagger:
         self.batch_size = batch_size
         self.max_batch_tokens = max(max_batch_tokens, max_length)
         self.chunk_documents = chunk_documents
-        if self.device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            self._autocast = lambda: torch.autocast("cuda", dtype=dtype)
-        else:
-            self._autocast = nullcontext
 
     @classmethod
     def load(cls, path: str, allow_pickle: bool = False, **kwargs) -> Tagger:
@@ -172,28 +164,6 @@ class Tagger:
             batch.append((d, k))
         if batch:
             yield batch
-
-
-def check_quantize(scheme: str, device) -> None:
-    if scheme != "int8":
-        raise UserError(f"--quantize {scheme}: only int8 is supported")
-    if device.type != "cpu":
-        raise UserError("--quantize int8 runs on the CPU; on a GPU use the default (bf16/fp16 autocast)")
-
-
-def quantized(model):
-    """``model`` with its Linear layers dynamically quantised to int8 (weights stored in int8,
-    activations quantised on the fly): 1.7 to 2 times the fp32 speed on a CPU, for a small loss of
-    accuracy that bench/predict_throughput.py measures. CPU only."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated but still the CPU int8 path in torch 2.x
-        from torch.ao.quantization import quantize_dynamic
-
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def _length(window: tuple[int, int]) -> int:

@@ -28,6 +28,7 @@ from .document import Document
 from .encoding import Encoder
 from .evaluation import score_documents
 from .modeling import build_for_training, load_tokenizer, save_model, train_wordpiece
+from .precision import cpu_has_native_bf16
 from .problems import Problems, UserError
 from .text import Word, split_words
 
@@ -250,8 +251,13 @@ def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
     from transformers import TrainingArguments
 
     on_gpu = torch.cuda.is_available()
-    if (config.bf16 or config.fp16) and not on_gpu:
-        print("note: bf16/fp16 asked for but no GPU is present; training in fp32 on the CPU", file=sys.stderr)
+    bf16 = config.bf16 and (on_gpu or cpu_has_native_bf16())  # emulated bf16 would train slower than fp32
+    if config.bf16:
+        device = "the GPU" if on_gpu else "this CPU, which has native bf16"
+        print(f"precision: bf16 mixed precision on {device}" if bf16 else
+              "precision: fp32 (bf16 asked for, but this CPU has no native bf16 and would train slower)", file=sys.stderr)
+    if config.fp16 and not on_gpu:
+        print("precision: fp32 (fp16 asked for, but fp16 mixed precision is for GPUs; on a CPU use bf16)", file=sys.stderr)
     return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.num_train_epochs,
@@ -263,7 +269,7 @@ def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
         warmup_steps=config.warmup_steps,
         lr_scheduler_type=config.lr_scheduler_type,
         seed=config.seed,
-        bf16=config.bf16 and on_gpu,
+        bf16=bf16,
         fp16=config.fp16 and on_gpu,
         logging_steps=config.logging_steps,
         eval_strategy="epoch" if has_dev else "no",

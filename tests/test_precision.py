@@ -1,0 +1,35 @@
+"""The precision policy: bf16 only where the CPU computes it natively, one line saying why."""
+
+import pytest
+import torch
+
+from arabic_ner import precision
+from arabic_ner.precision import choose_precision
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_picks_bf16_only_on_a_cpu_that_has_it(monkeypatch, native):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+    chosen = choose_precision("auto", CPU)
+    assert chosen.name == ("bf16" if native else "fp32")
+    assert chosen.line().startswith(f"precision: {chosen.name} (") and "native bf16" in chosen.line()
+
+
+def test_bf16_asked_for_on_a_cpu_without_it_runs_fp32_and_says_why(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    chosen = choose_precision("bf16", CPU)
+    assert chosen.name == "fp32" and "slower than fp32" in chosen.why
+
+
+@pytest.mark.parametrize("requested", ["fp32", "int8"])
+def test_fp32_and_int8_run_as_asked_on_a_cpu(requested):
+    assert choose_precision(requested, CPU).name == requested
+
+
+def test_the_detection_reads_the_cpus_own_flags():
+    flags = open("/proc/cpuinfo").read().split() if __import__("os").path.exists("/proc/cpuinfo") else None
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo here")
+    assert precision.cpu_has_native_bf16() == ("avx512_bf16" in flags or "amx_bf16" in flags)
