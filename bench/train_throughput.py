@@ -56,6 +56,9 @@ def run(make_trainer, trainer_args, data) -> tuple[float, int]:
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification
 
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)  # it keeps the first run's mixed precision per process
     collator = DataCollatorForTokenClassification(data.tokenizer)
     trainer = make_trainer(model=copy.deepcopy(data.model), args=trainer_args, train_dataset=Dataset.from_list(data.train_rows),
                            data_collator=collator, processing_class=data.tokenizer)
@@ -132,6 +135,8 @@ def main() -> None:
 
 def dev_f1_by_precision(articles) -> None:
     """Dev F1 of the tiny config's full recipe in fp32 and in bf16, for two seeds each (the run-to-run noise)."""
+    from accelerate.state import AcceleratorState
+
     from arabic_ner.config import load_config
     from arabic_ner.training import split_by_document, train_model
 
@@ -139,6 +144,7 @@ def dev_f1_by_precision(articles) -> None:
         for seed in (42, 43):
             scores = []
             for bf16 in (False, True):
+                AcceleratorState._reset_state(reset_partial_state=True)
                 config = load_config(ROOT / "configs" / "tiny.yaml", [f"seed={seed}", f"bf16={str(bf16).lower()}"])
                 train, dev = split_by_document(articles, config.dev_fraction, 42)  # the same dev document for both seeds
                 metrics = train_model(config, train, dev, Path(tmp) / f"m-{seed}-{bf16}")

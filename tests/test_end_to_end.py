@@ -230,3 +230,32 @@ def test_cv_into_a_model_dir_adds_the_estimate_to_its_card(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cross-validation" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8").lower()
     assert (tmp_path / "m" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16", "int8"])
+def test_every_dtype_gives_back_the_memorised_spans(memorised, dtype):
+    from arabic_ner.precision import cpu_has_native_bf16
+
+    work, gold_file, model_dir, gold = memorised
+    out = work / f"pred-{dtype}.jsonl"
+    result = run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out), "--dtype", dtype)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = dtype if dtype != "bf16" or cpu_has_native_bf16() else "fp32"
+    assert f"precision: {ran} (" in result.stderr  # one line says what ran, and why
+    assert_spans_given_back_exactly(gold, [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()])
+
+
+def test_bf16_training_says_what_it_chose_and_saves_an_fp32_model(tmp_path):
+    from safetensors import safe_open
+
+    from arabic_ner.precision import cpu_has_native_bf16
+
+    docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(3)]
+    path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
+                        *sets(*tiny_overrides(num_train_epochs=1, bf16="true")))
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = "precision: bf16 mixed precision on this CPU" if cpu_has_native_bf16() else "precision: fp32 (bf16 asked for"
+    assert expected in result.stderr
+    with safe_open(str(tmp_path / "m" / "model.safetensors"), "pt") as weights:
+        assert {str(weights.get_tensor(k).dtype) for k in weights.keys()} == {"torch.float32"}
