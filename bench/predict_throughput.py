@@ -17,15 +17,14 @@ than one 512-token window) and *paragraphs* (the same text, each paragraph a doc
   the very batches the engine ran (same dtype, same shapes): the ceiling the engine can reach.
 
 Both feed the model whole words. arabic_ner also strips diacritics, tatweel and invisible marks
-(text.split_words) and splits at changes of script, so its token count can differ slightly from
-the pipeline's; both counts are printed. The tokenizer's vocabulary is learnt from the
-paragraphs' words. Speed is
-tokens of the documents (the pipeline's count on the raw text, the same number for both) per
-second of wall time, so the ratio is the ratio of the two wall times on the same documents.
-Spans are compared where the two tokenise a document the same way and it fits in one window,
-so the comparison is like for like. The bf16 and int8 agreement with fp32
-is measured on a *trained* model (the tiny config, trained here on the bundled annotations),
-since a random model's near-uniform outputs say nothing about quantisation error.
+(text.split_words), so its token count can differ slightly from the pipeline's; both counts are
+printed. The tokenizer's vocabulary is learnt from the paragraphs' words. Speed is tokens of the
+documents (the pipeline's count on the raw text, the same number for both) per second of wall
+time, so the ratio is the ratio of the two wall times on the same documents. Spans are compared
+where the two tokenise a document the same way and it fits in one window, so the comparison is
+like for like. The bf16 and int8 agreement with fp32 is measured on a *trained* model (the tiny
+config, trained here on the bundled annotations), since a random model's near-uniform outputs say
+nothing about rounding or quantisation error.
 Peak RSS of predict.py for 1,000 and 10,000 documents is measured in fresh processes. The run
 ends with the goals of issue 16, each with its measured value.
 """
