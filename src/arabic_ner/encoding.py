@@ -99,9 +99,8 @@ class Encoder:
                 if end > word_end and len(run) > 1:
                     bad.add(run)  # the piece runs on into the next word
                 word_ids.append(w)
-            for run in runs:
-                if len(run) > 1 and not set(run) <= set(word_ids):
-                    bad.add(run)  # a word of the run got no piece of its own
+            with_pieces = set(word_ids)
+            bad.update(run for run in runs if len(run) > 1 and not set(run) <= with_pieces)  # a word got no piece
             results.append((batch["input_ids"][b], word_ids, bad))
         return results
 
