@@ -335,7 +335,7 @@ def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
     tags, _ = spans_to_tags(words, doc.spans, doc.text, expand=True)
     pieces = []  # (start, end, IOB2 tag): words, with the proclitics before an entity cut off
     for word, tag in zip(words, tags):
-        start = word.entity_start(parse(tag).skip) if parse(tag) is not None else word.start
+        start = word.entity_start(parse(tag).skip)  # expand=True: every tag parses, and its skip is allowed
         if start != word.start:
             pieces.append((word.start, start, "O"))
         pieces.append((start, word.end, to_iob2(tag)))
