@@ -15,7 +15,9 @@ of data/raw (which it never saw) are encoded three ways, each paragraph a docume
   each word tokenised on its own.
 
 Printed for each view: the tokens fed per paragraph and per article, how much more than the
-reference, and for how many paragraphs the ids are exactly the reference's.
+reference, and for how many paragraphs the ids are exactly the reference's. The ``tokenizers``
+trainer breaks ties between pieces differently from one process to the next, so the counts can
+move by a token or two between runs.
 """
 
 from __future__ import annotations

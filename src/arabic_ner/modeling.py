@@ -91,13 +91,9 @@ def train_wordpiece(word_forms, config: Config):
     """
     from collections import Counter
 
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import BertTokenizer
+    from tokenizers import models, pre_tokenizers
 
-    # No lowercasing and no accent stripping: split_words has already normalised what matters,
-    # and lowercasing would turn F-16 into f-16.
-    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
-    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer, pre_tokenizer = _normalizer(), pre_tokenizers.BertPreTokenizer()
     counts: Counter = Counter()
     for forms in word_forms:
         for form in forms:
@@ -107,11 +103,50 @@ def train_wordpiece(word_forms, config: Config):
     room = max(0, config.scratch.vocab_size - len(vocab))
     frequent = sorted((w for w, n in counts.items() if n >= config.scratch.min_frequency and len(w) > 1), key=lambda w: (-counts[w], w))
     vocab += frequent[:room]
-    backend = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
-    backend.normalizer = normalizer
-    backend.pre_tokenizer = pre_tokenizer
+    wordpiece = models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100)
+    return _bert_tokenizer(_bert_backend(wordpiece))
+
+
+def learn_wordpiece(texts, vocab_size: int):
+    """A BERT WordPiece tokenizer learnt by the ``tokenizers`` library's trainer from unsegmented
+    text, as the vocabularies of pretrained Arabic BERTs were: whole words where they are frequent,
+    sub-word pieces (``لد ##اع ##ش``) elsewhere. Unlike :func:`train_wordpiece`, the result can
+    vary from process to process in the ids of tied pieces.
+    """
+    from tokenizers import models, trainers
+
+    backend = _bert_backend(models.WordPiece(unk_token="[UNK]"))
+    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    tokenizer = _bert_tokenizer(backend)
+    tokenizer.model_max_length = 512
+    return tokenizer
+
+
+def _normalizer():
+    # No lowercasing and no accent stripping: split_words has already normalised what matters,
+    # and lowercasing would turn F-16 into f-16.
+    from tokenizers import normalizers
+
+    return normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+
+
+def _bert_backend(wordpiece):
+    """A ``tokenizers`` backend around ``wordpiece`` that reads text as BERT does, without lowercasing."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers
+
+    backend = Tokenizer(wordpiece)
+    backend.normalizer = _normalizer()
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     backend.decoder = decoders.WordPiece()
-    cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
+    return backend
+
+
+def _bert_tokenizer(backend):
+    """``backend`` (with its vocabulary) as a transformers BERT tokenizer: ``[CLS] text [SEP]``."""
+    from tokenizers import processors
+    from transformers import BertTokenizer
+
+    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -129,27 +164,6 @@ def train_wordpiece(word_forms, config: Config):
         sep_token="[SEP]",
         mask_token="[MASK]",
     )
-
-
-def learn_wordpiece(texts, vocab_size: int):
-    """A BERT WordPiece tokenizer learnt by the ``tokenizers`` library's trainer from unsegmented
-    text, as the vocabularies of pretrained Arabic BERTs were: whole words where they are frequent,
-    sub-word pieces (``لد ##اع ##ش``) elsewhere. No lowercasing, accents kept. Unlike
-    :func:`train_wordpiece`, the result can vary from process to process in the ids of tied pieces.
-    """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertTokenizerFast
-
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.decoder = decoders.WordPiece()
-    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
-    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
-    backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
-    )
-    return BertTokenizerFast(tokenizer_object=backend, do_lower_case=False, strip_accents=False, model_max_length=512)
 
 
 def _scratch_model(config: Config, tokenizer, id2label, label2id):
