@@ -166,8 +166,8 @@ def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
     tokenizer = learn_wordpiece(anercorp_sentences(), vocab_size)
     torch.manual_seed(0)
     model = BertForMaskedLM(BertConfig(
-        vocab_size=len(tokenizer), hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=512, max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=1024, max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
     ))
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)

@@ -38,8 +38,8 @@ def trained(pretrained_dir, tmp_path_factory):
     result = run_script(
         "train.py", "--config", "configs/camelbert-msa.yaml", "--train", str(gold_file), "--dev", str(gold_file),
         "--output-dir", str(model_dir),
-        *sets(f"model={pretrained_dir}", "revision=main", "max_length=512", "stride=128", "num_train_epochs=50",
-              "learning_rate=2e-3", "warmup_steps=0.05", "per_device_train_batch_size=4", "bf16=false", "logging_steps=100"),
+        *sets(f"model={pretrained_dir}", "revision=main", "max_length=512", "stride=128", "num_train_epochs=60",
+              "learning_rate=1e-3", "warmup_steps=0.05", "per_device_train_batch_size=4", "bf16=false", "logging_steps=100"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return work, gold_file, model_dir, gold
