@@ -5,7 +5,6 @@ import pytest
 from arabic_ner.annotations import (
     ReadStats,
     choose_annotation,
-    conll_lines,
     labelstudio_task,
     read_annotations,
 )
@@ -161,52 +160,6 @@ def test_malformed_json_names_line_and_column(tmp_path):
 def test_a_task_without_text_is_an_error(tmp_path):
     _, problems, _ = read(write_ls(tmp_path / "a.json", [{"id": 5, "data": {"body": "x"}, "annotations": []}]))
     assert "task 5: has no data.text" in str(problems.errors[0])
-
-
-def test_conll_round_trip(tmp_path, hard_documents):
-    path = tmp_path / "gold.conll"
-    path.write_text("\n".join(line for d in hard_documents for line in conll_lines(d)), encoding="utf-8")
-    docs, problems, _ = read(path)
-    assert problems.errors == []
-    assert [d.id for d in docs] == [d.id for d in hard_documents]
-    for original, back in zip(hard_documents, docs):
-        # CoNLL keeps words and tags, not the spacing between words: compare each entity's words.
-        assert [(original.text[s.start : s.end].split(), s.label) for s in sorted(original.spans)] == [
-            (back.text[s.start : s.end].split(), s.label) for s in back.spans
-        ], original.id
-
-
-def test_conll_reads_sentences_and_iob2(tmp_path):
-    path = tmp_path / "x.conll"
-    path.write_text("قصف O\nل O\nداعش B-ORG\n\nفي O\nدير B-LOC\nالزور I-LOC\n", encoding="utf-8")
-    (doc,), problems, _ = read(path)
-    assert doc.text == "قصف ل داعش\nفي دير الزور"
-    assert [(doc.text[s.start : s.end], s.label) for s in doc.spans] == [("داعش", "ORG"), ("دير الزور", "LOC")]
-
-
-def test_conll_errors_name_the_line(tmp_path):
-    path = tmp_path / "x.conll"
-    path.write_text("قصف O\nداعش B-PER\nهنا X-ORG\nثلاثة حقول O\n", encoding="utf-8")
-    _, problems, _ = read(path)
-    messages = [str(p) for p in problems.errors]
-    assert "x.conll: line 2: label 'PER' is not declared" in messages[0]
-    assert "line 3: tag 'X-ORG' is not IOB2" in messages[1]
-    assert "line 4: expected 'token TAG', found 3 fields" in messages[2]
-
-
-def test_conll_stray_inside_tag_is_read_as_begin_with_a_warning(tmp_path):
-    path = tmp_path / "x.conll"
-    path.write_text("في O\nالموصل I-LOC\n", encoding="utf-8")
-    (doc,), problems, _ = read(path)
-    assert "I-LOC does not continue a LOC entity" in str(problems.warnings[0])
-    assert doc.spans == [Span(3, 9, "LOC")]
-
-
-def test_unknown_file_type_is_an_error(tmp_path):
-    path = tmp_path / "gold.xml"
-    path.write_text("<x/>")
-    with pytest.raises(UserError, match="unknown annotation format"):
-        read(path)
 
 
 def test_bundled_corpus_reads_without_problems():

@@ -155,7 +155,8 @@ def test_score_reads_spans_as_train_py_does_and_names_each_it_cannot_read():
     assert (scored.unreviewed, scored.unpredicted) == (1, 1)
     assert [str(p) for p in problems.errors] == [
         f"error: project 1 'p': task 7: annotation 70: span [{k},{k + 5}) 'كركوك' PER: label 'PER' is not declared; "
-        "the declared labels are LOC, ORG, WEAPON, COUNT, DATE (rename it in Label Studio or add it to `labels:` in the config)",
+        "the declared labels are LOC, ORG, WEAPON, COUNT, DATE (rename it in Label Studio, add it to `labels:` in the config, "
+        "or map it in this source's `label_map:`)",
         f"error: project 1 'p': task 7: annotation 70: span [{k + 3},999) {EMOJI_TEXT[k + 3:]!r} LOC: "
         f"offsets must satisfy 0 <= start < end <= {len(EMOJI_TEXT)} (the text length); fix or delete the span",
         f"error: project 1 'p': task 7: prediction 71 of v1: span [{k},{k + 5}) 'كركوك' LOC: overlaps span [{k},{k + 3}) 'كرك' ORG; "

@@ -1,4 +1,4 @@
-"""Gold annotations in and out: Label Studio JSON exports and CoNLL files.
+"""Gold annotations in: Label Studio JSON exports, and CoNLL files (read by :mod:`arabic_ner.conll`).
 
 Every reader checks what it reads and logs each problem on one line that names the file,
 the task and the span (see :mod:`arabic_ner.problems`). Policies:
@@ -18,17 +18,16 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Mapping, Sequence
 
-from .alignment import spans_to_tags, tags_to_spans
+from .conll import read_conll
 from .document import Document, Span
-from .labels import parse, to_iob2
 from .problems import Problems, UserError
-from .text import JOIN, SPACE, Word, char_class, split_words
+from .text import JOIN, SPACE, char_class
 
 FROM_NAME, TO_NAME = "label", "text"  # the names used in annotations/labeling-config.xml
 SHIFT_TOLERANCE = 3
-CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".tsv")
+LabelMap = Mapping[str, "str | None"]  # a source's label -> a declared label, or None to drop it
 
 
 @dataclass
@@ -51,21 +50,31 @@ class ReadStats:
 
 
 def read_annotations(
-    path: str | Path, labels: Sequence[str], problems: Problems, stats: ReadStats | None = None
+    path: str | Path, labels: Sequence[str], problems: Problems, stats: ReadStats | None = None,
+    label_map: LabelMap | None = None, skip_bad_lines: bool = False,
 ) -> list[Document]:
-    """Read gold documents from a Label Studio JSON export or a CoNLL file (chosen by suffix)."""
+    """Read gold documents from a Label Studio JSON export or a CoNLL-style file, whatever its
+    name: a file whose text starts like JSON (``[{``, ``{"``, ``[]``) is a Label Studio export,
+    any other is read as CoNLL. ``label_map`` renames (``GPE: LOC``) or drops (``PERS: None``)
+    the file's labels before they are checked against ``labels``."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: annotation file not found")
     stats = stats if stats is not None else ReadStats()
-    if path.suffix.lower() == ".json":
-        return read_labelstudio(path, labels, problems, stats)
-    if path.suffix.lower() in CONLL_SUFFIXES:
-        return read_conll(path, labels, problems)
-    raise UserError(
-        f"{path}: unknown annotation format; use a Label Studio JSON export (.json) "
-        f"or a CoNLL file ({', '.join(CONLL_SUFFIXES)})"
-    )
+    if looks_like_json(path):
+        return read_labelstudio(path, labels, problems, stats, label_map or {})
+    return read_conll(path, labels, problems, label_map, skip_bad_lines)
+
+
+def looks_like_json(path: Path) -> bool:
+    """Whether the file's first characters open a JSON array or object (a CoNLL line never does:
+    ``[ O`` has a space and a tag after the bracket)."""
+    with open(path, "rb") as f:
+        head = f.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if head[:1] not in ("[", "{"):
+        return False
+    rest = head[1:].lstrip(" \t\r\n")
+    return rest[:1] in (("{", "]") if head[0] == "[" else ('"', "}")) or not rest
 
 
 def load_json(path: Path):
@@ -84,7 +93,8 @@ def load_json(path: Path):
 
 # ---------------------------------------------------------------- Label Studio
 
-def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stats: ReadStats) -> list[Document]:
+def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stats: ReadStats,
+                     label_map: LabelMap | None = None) -> list[Document]:
     tasks = load_json(path)
     if isinstance(tasks, dict):  # a single task
         tasks = [tasks]
@@ -105,22 +115,33 @@ def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stat
         if annotation is None:
             stats.skip("no completed annotation", task_id)
             continue
-        spans = result_spans(annotation.get("result") or [], text, labels, where, problems)
+        spans = result_spans(annotation.get("result") or [], text, labels, where, problems, label_map)
         documents.append(Document(str(task["data"].get("doc_id", task_id)), text, spans, str(path)))
     return documents
 
 
-def result_spans(result: list, text: str, labels: Sequence[str], where: str, problems: Problems) -> list[Span]:
+def result_spans(result: list, text: str, labels: Sequence[str], where: str, problems: Problems,
+                 label_map: LabelMap | None = None) -> list[Span]:
     """The spans of an annotation's (or a prediction's) ``labels`` results over ``text``. Each item
     that cannot be read as a span of one declared label is logged in ``problems`` under ``where``
-    and left out; of two overlapping spans, the one that sorts first by offset is kept."""
+    and left out; a label that ``label_map`` maps to None is dropped; of two overlapping spans,
+    the one that sorts first by offset is kept."""
     spans = []
     for item in result:
         if isinstance(item, dict) and item.get("type") == "labels":
-            span = _read_result_item(item, text, labels, where, problems)
+            if _dropped(item, label_map or {}):
+                continue
+            span = _read_result_item(item, text, labels, where, problems, label_map or {})
             if span is not None:
                 spans.append(span)
     return _without_overlaps(spans, text, where, problems)
+
+
+def _dropped(item: dict, label_map: LabelMap) -> bool:
+    """Whether the item's one label is mapped to None (``PERS: null``)."""
+    names = (item.get("value") or {}).get("labels") if isinstance(item.get("value"), dict) else None
+    return isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) and names[0] in label_map \
+        and label_map[names[0]] is None
 
 
 def choose_annotation(annotations: list) -> dict | None:
@@ -139,7 +160,8 @@ def _int_or_zero(value) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, problems: Problems) -> Span | None:
+def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, problems: Problems,
+                      label_map: LabelMap) -> Span | None:
     value = item.get("value") or {}
     start, end, names = value.get("start"), value.get("end"), value.get("labels") or []
     integers = isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool) and not isinstance(end, bool)
@@ -152,13 +174,13 @@ def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, 
     if len(names) != 1:
         problems.error(f"{where}: {shown}", f"has {len(names)} labels {names}; give each span exactly one")
         return None
-    label = names[0]
-    shown = f"{shown} {label}"
+    label = label_map.get(names[0], names[0]) if isinstance(names[0], str) else names[0]
+    shown = f"{shown} {names[0]}"
     if label not in labels:
         problems.error(
             f"{where}: {shown}",
             f"label {label!r} is not declared; the declared labels are {', '.join(labels)} "
-            "(rename it in Label Studio or add it to `labels:` in the config)",
+            "(rename it in Label Studio, add it to `labels:` in the config, or map it in this source's `label_map:`)",
         )
         return None
     expected = value.get("text")
@@ -243,116 +265,3 @@ def labelstudio_task(doc: Document, key: str = "annotations", extra: dict | None
     """A Label Studio task holding ``doc``'s spans as an annotation (or, with key="predictions", a prediction)."""
     entry = {"result": [result_item(doc, s, i) for i, s in enumerate(doc.spans)], **(extra or {})}
     return {"data": {"text": doc.text, "doc_id": doc.id}, key: [entry]}
-
-
-# ---------------------------------------------------------------- CoNLL
-
-def read_conll(path: Path, labels: Sequence[str], problems: Problems) -> list[Document]:
-    """Read ``token TAG`` lines (IOB2). Blank lines end sentences; ``# doc_id = X`` or ``-DOCSTART-``
-    lines start a new document (without them the whole file is one document). A document's text
-    is its tokens joined by spaces, one line per sentence."""
-    declared = set(labels)
-    documents: list[Document] = []
-    doc_id, sentences, sentence = None, [], []
-
-    def flush_document() -> None:
-        nonlocal sentences
-        if sentence:
-            sentences.append(list(sentence))
-            sentence.clear()
-        if sentences:
-            name = doc_id or (path.stem if not documents else f"{path.stem}-{len(documents) + 1}")
-            documents.append(_conll_document(name, sentences, str(path)))
-        sentences = []
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
-    for number, line in enumerate(lines, 1):
-        fields = line.split()
-        if line.startswith("# doc_id = ") or (fields and fields[0] == "-DOCSTART-"):
-            flush_document()
-            doc_id = line[len("# doc_id = ") :].strip() if line.startswith("#") else None
-            continue
-        if not fields:
-            if sentence:
-                sentences.append(list(sentence))
-                sentence.clear()
-            continue
-        if len(fields) != 2:
-            problems.error(f"{path}: line {number}", f"expected 'token TAG', found {len(fields)} fields: {line!r}")
-            continue
-        token, tag = fields
-        prefix, _, typ = tag.partition("-")
-        if tag != "O" and (prefix not in ("B", "I") or not typ):
-            problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
-            continue
-        if typ and typ not in declared:
-            problems.error(
-                f"{path}: line {number}",
-                f"label {typ!r} is not declared; the declared labels are {', '.join(labels)}",
-            )
-            continue
-        if prefix == "I" and (not sentence or sentence[-1][1][2:] != typ):
-            problems.warning(f"{path}: line {number}", f"{tag} does not continue a {typ} entity; read as B-{typ}")
-        sentence.append((token, tag))
-    flush_document()
-    return documents
-
-
-def _conll_document(doc_id: str, sentences: list[list[tuple[str, str]]], source: str) -> Document:
-    text_parts, words, tags = [], [], []
-    offset = 0
-    for s, sentence in enumerate(sentences):
-        if s:
-            text_parts.append("\n")
-            offset += 1
-        for t, (token, tag) in enumerate(sentence):
-            if t:
-                text_parts.append(" ")
-                offset += 1
-            words.append(Word(offset, offset + len(token), token))
-            tags.append(tag)
-            text_parts.append(token)
-            offset += len(token)
-        tags.append("O")  # a sentence break also ends an entity
-        words.append(Word(offset, offset, ""))
-    return Document(doc_id, "".join(text_parts), tags_to_spans(words, tags), source)
-
-
-def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
-    """The document as CoNLL lines (``token TAG``, IOB2), a blank line where the text has a line
-    break, and a ``# doc_id = ...`` header.
-
-    A token is a run of words with nothing between them that lie in the same entity (or all
-    outside one), so tokens split only where an entity boundary needs it. An entity that starts
-    after a word's proclitics is the one place where a word is cut, so that plain IOB2 can say
-    where it starts: ``لداعش`` is written ``ل O`` / ``داعش B-ORG``, while ``بغداد``, ``F-16`` and a
-    ``وسوريا`` outside any entity stay whole.
-    """
-    words = split_words(doc.text)
-    tags, _ = spans_to_tags(words, doc.spans, doc.text, expand=True)
-    pieces = []  # (start, end, IOB2 tag): words, with the proclitics before an entity cut off
-    for word, tag in zip(words, tags):
-        start = word.entity_start(parse(tag).skip)  # expand=True: every tag parses, and its skip is allowed
-        if start != word.start:
-            pieces.append((word.start, start, "O"))
-        pieces.append((start, word.end, to_iob2(tag)))
-    if with_header:
-        yield f"# doc_id = {doc.id}"
-    token_start = token_tag = None
-    previous_end = 0
-    for start, end, tag in pieces:
-        glued = token_start is not None and start == previous_end
-        if glued and (tag == "O" and token_tag == "O" or tag.startswith("I-")):
-            previous_end = end
-            continue
-        if token_start is not None:
-            yield f"{doc.text[token_start:previous_end]} {token_tag}"
-            if "\n" in doc.text[previous_end:start]:
-                yield ""
-        token_start, token_tag, previous_end = start, tag, end
-    if token_start is not None:
-        yield f"{doc.text[token_start:previous_end]} {token_tag}"
-    yield ""

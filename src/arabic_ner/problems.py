@@ -22,7 +22,7 @@ class UserError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    level: str  # "error" or "warning"
+    level: str  # "error", "warning" or "note" (how the input was read, nothing wrong)
     where: str  # "annotations/corpus.json: task 3: span [10,14) 'داعش' ORG"
     message: str  # what is wrong, then what to do
 
@@ -42,6 +42,9 @@ class Problems:
     def warning(self, where: str, message: str) -> None:
         self.items.append(Problem("warning", where, message))
 
+    def note(self, where: str, message: str) -> None:
+        self.items.append(Problem("note", where, message))
+
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.items if p.level == "error"]
@@ -51,7 +54,9 @@ class Problems:
         return [p for p in self.items if p.level == "warning"]
 
     def print(self, file=None, warnings_only: bool = False) -> None:
-        for problem in self.warnings if warnings_only else self.items:
+        for problem in self.items:
+            if warnings_only and problem.level == "error":
+                continue
             print(problem, file=file or sys.stderr)
 
     def raise_if_errors(self, what: str = "the data") -> None:

@@ -22,7 +22,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from .annotations import conll_lines, load_json, result_item
+from .annotations import load_json, result_item
+from .conll import conll_lines
 from .document import Document
 from .problems import UserError
 
