@@ -101,3 +101,13 @@ def test_token_labels_cover_every_piece_and_skip_specials_and_masked_words():
     word_ids = [None, 0, 0, 1, 2, 2, 3, 3, None]
     tags = ["B-LOC", "I-LOC", MASKED, "B1-LOC"]
     assert token_label_ids(word_ids, tags, label2id) == [IGNORE_INDEX, 1, 2, 2, IGNORE_INDEX, IGNORE_INDEX, 3, 2, IGNORE_INDEX]
+
+
+def test_a_span_sharing_a_word_with_an_unrepresentable_one_is_reported_too():
+    # Found by the property test: [0,2) ends after the proclitic و and masks the word, so the
+    # representable [3,6) after وب would otherwise vanish from training without a word.
+    text = "\u200fوبألف "
+    spans = [Span(0, 2, "LOC"), Span(3, 6, "LOC")]
+    tags, unaligned = spans_to_tags(split_words(text), spans, text)
+    assert tags == ["-"]
+    assert [u.span for u in unaligned] == spans and "shares a word" in unaligned[1].reason

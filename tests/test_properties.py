@@ -105,7 +105,11 @@ def test_every_span_comes_back_exactly_or_is_reported(case):
     starts = {offset for w in words for offset in (w.start, *w.inner_starts)}
     ends = {w.end for w in words}
     representable = {s for s in spans if s.start in starts and s.end in ends}
-    assert reported == set(spans) - representable  # reported exactly when no tags can say it
+    # reported exactly when no tags can say it, or when it shares a word with such a span
+    unrepresentable = set(spans) - representable
+    touched = {i for s in unrepresentable for i, w in enumerate(words) if w.start < s.end and s.start < w.end}
+    sharing = {s for s in representable if any(w.start < s.end and s.start < w.end for i, w in enumerate(words) if i in touched)}
+    assert reported == unrepresentable | sharing
 
 
 @PROPERTY

@@ -59,7 +59,10 @@ def spans_to_tags(
                     tags[i] = MASKED
                 continue
         if any(tags[i] != "O" for i in range(first, last + 1)):
-            continue  # only reachable with expand=True: an expanded span ran into its neighbour
+            if not expand:  # a span before it, in the same word, could not be represented and masked the word
+                unaligned.append(Unaligned(span, "shares a word with a span that cannot be represented (reported "
+                                                 "before it); fix that span and this one is learnt too"))
+            continue  # with expand=True: an expanded span ran into its neighbour
         tags[first] = begin(span.label, skip)
         for i in range(first + 1, last + 1):
             tags[i] = inside(span.label)
