@@ -20,7 +20,9 @@ def parse_args(argv):
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", metavar="DIR", help="trained model directory (use with --data)")
     source.add_argument("--conll", metavar="FILE", help="conlleval-style file with token, gold and predicted tag")
-    parser.add_argument("--data", metavar="PATH", help="gold annotations: Label Studio .json or CoNLL")
+    parser.add_argument("--data", metavar="PATH", help="gold annotations: a Label Studio export or a CoNLL-style file (any name)")
+    parser.add_argument("--map", action="append", default=[], metavar="LABEL=TARGET",
+                        help="read --data's labels through a map, e.g. --map PERS=null --map GPE=LOC")
     parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
@@ -51,8 +53,10 @@ def main(argv=None):
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
                              dtype=args.dtype)
         print(tagger.precision.line(), file=sys.stderr)
+        from arabic_ner.config import Source, parse_label_map
+
         labels = entity_types(tagger.id2label)
-        gold = load_documents([args.data], labels, problems)
+        gold = load_documents([Source(args.data, label_map=parse_label_map(args.map))], labels, problems)
         problems.print(warnings_only=True)
         problems.raise_if_errors(args.data)
         predicted = [t.document for t in tagger.tag(gold)]

@@ -22,6 +22,8 @@ def parse_args(argv):
     parser.add_argument("--config", required=True, help="YAML config, e.g. configs/tiny.yaml")
     parser.add_argument("--train", nargs="+", metavar="PATH", help="annotation files (Label Studio .json or CoNLL); default: the config's `train`")
     parser.add_argument("--dev", metavar="PATH", help="dev annotations; default: split off dev_fraction of the training documents")
+    parser.add_argument("--map", action="append", default=[], metavar="LABEL=TARGET",
+                        help="label map for the --train/--dev files, e.g. --map PERS=null --map GPE=LOC (in a config: label_map)")
     parser.add_argument("--output-dir", metavar="DIR", help="where the model goes; default: the config's `output_dir`")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
@@ -32,15 +34,21 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    from arabic_ner.config import load_config
-    from arabic_ner.problems import Problems
-    from arabic_ner.training import check_data, cross_validate, load_documents, split_by_document, train_model
+    from arabic_ner.config import load_config, parse_label_map
+    from arabic_ner.problems import Problems, UserError
+    from arabic_ner.training import check_data, cross_validate, dev_split, load_documents, train_model
 
+    label_map = parse_label_map(args.map)
+    if label_map and not (args.train or args.dev):
+        raise UserError("--map applies to the files given with --train or --dev; in a config, give each source a label_map")
     overrides = list(args.set)
-    for key, value in (("train", args.train), ("dev", args.dev), ("output_dir", args.output_dir)):
+    sources = {"train": [{"path": p, "label_map": label_map} for p in args.train or []],
+               "dev": {"path": args.dev, "label_map": label_map} if args.dev else None}
+    for key, value in (*sources.items(), ("output_dir", args.output_dir)):
         if value:
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
     config = load_config(args.config, overrides)
+    paths = [s.path for s in config.train] + ([config.dev.path] if config.dev else [])
 
     problems = Problems()
     documents = load_documents(config.train, config.labels, problems)
@@ -52,17 +60,14 @@ def main(argv=None):
         print(f"check: {len(problems.errors)} error(s), {len(problems.warnings)} warning(s)")
         return 1 if problems.errors else 0
     problems.print(warnings_only=True)  # errors are raised below, each on its own line
-    problems.raise_if_errors(" + ".join(config.train + ([config.dev] if config.dev else [])))
+    problems.raise_if_errors(" + ".join(paths))
     if config.max_train_documents:
         documents = documents[: config.max_train_documents]
     if not documents:
-        from arabic_ner.problems import UserError
-
-        raise UserError(f"no annotated documents in {', '.join(config.train)}; nothing to train on")
+        raise UserError(f"no annotated documents in {', '.join(paths[:len(config.train)])}; nothing to train on")
 
     if args.cv:
         from arabic_ner.distributed import launched
-        from arabic_ner.problems import UserError
 
         if args.resume:
             raise UserError("--resume continues one training run; it does not apply to --cv")
@@ -73,7 +78,7 @@ def main(argv=None):
         print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
         return 0
     if dev_documents is None:
-        documents, dev_documents = split_by_document(documents, config.dev_fraction, config.seed)
+        documents, dev_documents = dev_split(config, documents)
         print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
     metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume)
     if not metrics:

@@ -10,7 +10,7 @@ from conftest import ROOT
 def test_every_bundled_config_loads(path):
     config = load_config(path)
     assert config.labels == ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
-    assert all((ROOT / p).is_file() for p in config.train)
+    assert all((ROOT / s.path).is_file() for s in config.train)
 
 
 def test_every_bundled_config_sets_every_key():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -35,13 +36,39 @@ class ScratchModel:
 
 
 @dataclass
+class Source:
+    """One annotation file to learn from (or score on), with how to read it. In YAML, a plain path
+    stands for ``{path: PATH}``."""
+
+    SHORTHAND = "path"  # the field a plain string fills
+
+    path: str = ""
+    label_map: dict[str, str | None] = field(default_factory=dict)  # the file's label -> a declared label, or null to drop it
+    weight: float = 1.0  # how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)
+    holdout: bool = True  # dev split and CV folds draw on its documents; false: always trained on
+    skip_bad_lines: bool = False  # CoNLL: skip lines that cannot be read, with a warning, instead of stopping
+
+    def check(self, labels: list[str], where: str) -> list[str]:
+        problems = []
+        if not self.path:
+            problems.append(f"{where}: path is empty")
+        for source_label, target in self.label_map.items():
+            if target is not None and target not in labels:
+                problems.append(f"{where}: label_map maps {source_label!r} to {target!r}, which is not in labels ({', '.join(labels)})")
+        if not math.isfinite(self.weight) or self.weight < 0:
+            problems.append(f"{where}: weight {self.weight} must be a finite number >= 0")
+        return problems
+
+
+@dataclass
 class Config:
     model: str = "CAMeL-Lab/bert-base-arabic-camelbert-msa"
     revision: str = "main"
     scratch: ScratchModel | None = None
     labels: list[str] = field(default_factory=lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"])
-    train: list[str] = field(default_factory=lambda: ["annotations/corpus.json"])
-    dev: str | None = None
+    train: list[Source] = field(default_factory=lambda: [Source("annotations/corpus.json")])
+    dev: Source | None = None
+    init_from: str | None = None
     dev_fraction: float = 0.2
     max_length: int = 512
     stride: int = 128
@@ -61,6 +88,9 @@ class Config:
     max_train_documents: int | None = None
 
     def __post_init__(self) -> None:
+        self.train = [Source(s) if isinstance(s, str) else s for s in self.train]
+        if isinstance(self.dev, str):
+            self.dev = Source(self.dev)
         self.validate()
 
     def validate(self) -> None:
@@ -73,7 +103,14 @@ class Config:
                 problems.append(f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)")
         if len(set(self.labels)) != len(self.labels):
             problems.append(f"labels: {self.labels} lists a type twice")
-        if self.model == SCRATCH and self.scratch is None:
+        for n, source in enumerate(self.train):
+            problems += source.check(self.labels, f"train[{n}] ({source.path})")
+        if self.dev is not None:
+            problems += self.dev.check(self.labels, f"dev ({self.dev.path})")
+        if self.train and not any(s.holdout for s in self.train) and self.dev is None and self.dev_fraction > 0:
+            problems.append("train: no source has holdout: true, so there is nothing to split dev documents from; "
+                            "set holdout: true on one, give a `dev:` file, or set dev_fraction: 0")
+        if self.model == SCRATCH and self.scratch is None and self.init_from is None:
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny.yaml)")
         if self.max_length < 16:
             problems.append(f"max_length: {self.max_length} is too small; use 16 or more")
@@ -106,6 +143,17 @@ class Config:
             + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False),
             encoding="utf-8",
         )
+
+
+def parse_label_map(items: list[str]) -> dict[str, str | None]:
+    """``["PERS=null", "GPE=LOC"]`` (the scripts' ``--map``) as a label map."""
+    label_map = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise UserError(f"--map {item!r}: expected LABEL=TARGET, e.g. --map GPE=LOC, or LABEL=null to drop a label")
+        label_map[source.strip()] = None if target.strip() in ("null", "None", "~") else target.strip()
+    return label_map
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
@@ -166,7 +214,14 @@ def _coerce(value, hint, where: str):
         (hint,) = [o for o in options if o is not type(None)]
         origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
+        if isinstance(value, str) and hasattr(hint, "SHORTHAND"):
+            value = {hint.SHORTHAND: value}
         return from_dict(hint, value, where.split(": ")[0], where.split(": ", 1)[1] + ".")
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected a mapping like {{PERS: null, GPE: LOC}}, got {value!r}")
+        return {_coerce(k, key_hint, where): _coerce(v, value_hint, f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         (item,) = typing.get_args(hint)
         if isinstance(value, str):

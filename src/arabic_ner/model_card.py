@@ -20,6 +20,22 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def _source_lines(sources: list[dict], counts: list[dict]) -> list[str]:
+    """One line per training source: its file, what was read of it and how."""
+    lines = []
+    for n, source in enumerate(sources):
+        count = counts[n] if n < len(counts) else {}
+        details = [f"{count['documents']} documents, {count['windows']} windows"] if count else []
+        if source.get("weight", 1.0) != 1.0:
+            details.append(f"weight {source['weight']:g}")
+        if source.get("label_map"):
+            details.append("labels mapped " + ", ".join(f"{k} → {v if v is not None else 'dropped'}" for k, v in source["label_map"].items()))
+        if not source.get("holdout", True):
+            details.append("always trained on, never held out")
+        lines.append(f"- `{source['path']}`" + (f": {'; '.join(details)}" if details else ""))
+    return lines
+
+
 def _n(count, noun: str) -> str:
     """``1 document``, ``4 documents``."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
@@ -46,7 +62,9 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
     dev = metrics.get("dev")
     n_spans = sum(label_counts.get(label, 0) for label in labels)
     scratch = config["model"] == "scratch"
-    if scratch:
+    if config.get("init_from"):
+        base = f"the token classifier `{config['init_from']}` (its encoder, tokenizer and the classifier rows of shared labels), fine-tuned"
+    elif scratch:
         s = config["scratch"]
         base = (f"a small BERT trained from random weights ({s['num_hidden_layers']} layers, hidden size "
                 f"{s['hidden_size']}), with a WordPiece vocabulary learnt from the training texts")
@@ -68,11 +86,11 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
         "",
         "## Training data",
         "",
-        f"- files: {', '.join(f'`{p}`' for p in config['train'])}",
+        *_source_lines(config["train"], train.get("sources", [])),
         f"- {_n(train.get('documents', '?'), 'training document')} ({train.get('windows', '?')} windows of at most {config['max_length']} tokens, stride {config['stride']})",
     ]
     if dev:
-        source = f"`{config['dev']}`" if config.get("dev") else f"{_pct(config['dev_fraction'])}% of the documents, held out by document"
+        source = f"`{config['dev']['path']}`" if config.get("dev") else f"{_pct(config['dev_fraction'])}% of the documents, held out by document"
         lines.append(f"- {_n(dev['documents'], 'dev document')} ({source}), {dev['gold_spans']} gold spans: {', '.join(dev.get('document_ids', []))}")
     else:
         lines.append("- no dev documents: the last epoch was kept")

@@ -23,7 +23,7 @@ import numpy as np
 
 from .alignment import spans_to_tags, tags_to_spans
 from .annotations import ReadStats, read_annotations
-from .config import SCRATCH, Config
+from .config import SCRATCH, Config, Source
 from .document import Document
 from .encoding import Encoder
 from .evaluation import score_documents
@@ -35,19 +35,33 @@ from .text import Word, split_words
 CHECKPOINTS = "checkpoints"
 
 
-def load_documents(paths: Sequence[str], labels: Sequence[str], problems: Problems) -> list[Document]:
-    """Read every annotation file, printing what was skipped; errors stay in ``problems``."""
+def load_documents(sources: Sequence[Source | str], labels: Sequence[str], problems: Problems) -> list[Document]:
+    """Read every annotation source with its label map, printing what was skipped; errors stay in
+    ``problems``. A document's ``source`` is its file's path as :func:`source_key` writes it."""
     documents = []
-    for path in paths:
+    for source in sources:
+        source = Source(source) if isinstance(source, str) else source
         stats = ReadStats()
-        documents.extend(read_annotations(path, labels, problems, stats))
-        for line in stats.lines(str(path)):
+        documents.extend(read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines))
+        for line in stats.lines(source.path):
             print(line, file=sys.stderr)
     seen = Counter((d.source, d.id) for d in documents)
     for (source, doc_id), n in seen.items():
         if n > 1:
             problems.error(f"{source}: document {doc_id}", f"appears {n} times; give each task a unique data.doc_id")
     return documents
+
+
+def source_key(path: str | Path) -> str:
+    """How a document names its file (``Document.source``), so that it finds its :class:`Source`."""
+    return str(Path(path))
+
+
+def held_out(config: Config, documents: list[Document]) -> tuple[list[Document], list[Document]]:
+    """The documents that a dev split or a CV fold may take (from sources with ``holdout: true``),
+    and the ones that are always trained on."""
+    fixed = {source_key(s.path) for s in config.train if not s.holdout}
+    return [d for d in documents if d.source not in fixed], [d for d in documents if d.source in fixed]
 
 
 def split_by_document(documents: list[Document], fraction: float, seed: int) -> tuple[list[Document], list[Document]]:
@@ -60,6 +74,14 @@ def split_by_document(documents: list[Document], fraction: float, seed: int) -> 
     n_dev = min(len(documents) - 1, max(1, round(fraction * len(documents))))
     dev = set(order[:n_dev])
     return [d for i, d in enumerate(documents) if i not in dev], [d for i, d in enumerate(documents) if i in dev]
+
+
+def dev_split(config: Config, documents: list[Document]) -> tuple[list[Document], list[Document]]:
+    """Training and dev documents: ``dev_fraction`` of the held-out sources' documents, by document
+    and seed; documents of sources with ``holdout: false`` always train."""
+    pool, fixed = held_out(config, documents)
+    train, dev = split_by_document(pool, config.dev_fraction, config.seed)
+    return train + fixed, dev
 
 
 def k_folds(documents: list[Document], k: int, seed: int) -> list[tuple[list[Document], list[Document]]]:
@@ -130,6 +152,8 @@ def check_data(config: Config, documents: list[Document], problems: Problems) ->
 
 
 def _tokenizer_for(config: Config, prepared):
+    if config.init_from:
+        return load_tokenizer(config.init_from, None)
     if config.model == SCRATCH:
         tokenizer = train_wordpiece(([w.form for w in words] for words, _ in prepared), config)
         tokenizer.model_max_length = config.max_length
@@ -175,24 +199,44 @@ class LengthBucketSampler:
     length-grouped sampler sorts within groups of one batch on a small data set, which groups
     nothing.) The shuffle draws on torch's global generator, which the Trainer seeds and saves
     in checkpoints, so a resumed run sees the same order.
+
+    ``weights`` (one per window, from its source's ``weight``) say how often a window is seen per
+    epoch: a window of weight 2.5 twice, and a third time in about half the epochs. The whole
+    parts are fixed; the fractions are drawn anew each epoch, without replacement, as many as they
+    add up to, so every epoch has the same length and a weight of 0.1 shows a different tenth of a
+    large corpus each epoch.
     """
 
-    def __init__(self, lengths: list[int], batch_size: int, group: int = 8):
+    def __init__(self, lengths: list[int], batch_size: int, group: int = 8, weights: list[float] | None = None):
         self.lengths = lengths
         self.size = batch_size * group
+        self.weights = weights if weights is not None and any(w != 1 for w in weights) else None
+        if self.weights is not None:
+            self.whole = [i for i, w in enumerate(self.weights) for _ in range(int(w))]
+            self.fractions = [w - int(w) for w in self.weights]
+            self.drawn = round(sum(self.fractions))
 
     def __len__(self) -> int:
-        return len(self.lengths)
+        return len(self.lengths) if self.weights is None else len(self.whole) + self.drawn
 
-    def __iter__(self):
+    def epoch(self) -> list[int]:
+        """This epoch's windows, in random order."""
         import torch
 
-        order = torch.randperm(len(self.lengths)).tolist()
+        if self.weights is None:
+            return torch.randperm(len(self.lengths)).tolist()
+        picked = list(self.whole)
+        if self.drawn:
+            picked += torch.multinomial(torch.tensor(self.fractions, dtype=torch.float64), self.drawn).tolist()
+        return [picked[k] for k in torch.randperm(len(picked)).tolist()]
+
+    def __iter__(self):
+        order = self.epoch()
         for i in range(0, len(order), self.size):
             yield from sorted(order[i : i + self.size], key=lambda k: -self.lengths[k])
 
 
-def ner_trainer(**kwargs):
+def ner_trainer(window_weights: list[float] | None = None, **kwargs):
     """A Trainer whose training batches come from :class:`LengthBucketSampler`."""
     from transformers import Trainer
 
@@ -200,7 +244,7 @@ def ner_trainer(**kwargs):
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
             batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
-            return LengthBucketSampler([len(ids) for ids in dataset["input_ids"]], batch)
+            return LengthBucketSampler([len(ids) for ids in dataset["input_ids"]], batch, weights=window_weights)
 
     return NerTrainer(**kwargs)
 
@@ -220,6 +264,8 @@ class TrainingData:
     train_rows: list[dict]
     dev_rows: list[dict]
     dev_scorer: DevScorer | None
+    weights: list[float]  # per training window: its source's weight
+    windows_per_source: Counter
 
 
 def training_data(config: Config, train_docs: list[Document], dev_docs: list[Document], tokenizer_dir: Path | None = None) -> TrainingData:
@@ -232,9 +278,15 @@ def training_data(config: Config, train_docs: list[Document], dev_docs: list[Doc
     tokenizer, model = build_for_training(config, forms, tokenizer_dir=tokenizer_dir)
     encoder = Encoder(tokenizer, tokenizer.model_max_length, config.stride)
     label2id = {label: int(i) for label, i in model.config.label2id.items()}
-    train_rows = []
-    for enc, (_, tags) in zip(encoder.encode([words for words, _ in train_prepared]), train_prepared):
-        train_rows.extend(encoder.training_examples(enc, tags, label2id))
+    weight_of = {source_key(s.path): s.weight for s in config.train}
+    train_rows, weights, per_source = [], [], Counter()
+    for doc, enc, (_, tags) in zip(train_docs, encoder.encode([words for words, _ in train_prepared]), train_prepared):
+        rows = encoder.training_examples(enc, tags, label2id)
+        train_rows.extend(rows)
+        weights.extend([weight_of.get(doc.source, 1.0)] * len(rows))
+        per_source[doc.source] += len(rows)
+    if train_rows and not any(weights):
+        raise UserError("every training source has weight 0: there is nothing to train on; give one a weight > 0")
     dev_rows, reads = [], []
     for d, (enc, (_, tags)) in enumerate(zip(encoder.encode([words for words, _ in dev_prepared]), dev_prepared)):
         dev_rows.extend(encoder.scoring_examples(enc, tags, label2id))
@@ -242,7 +294,7 @@ def training_data(config: Config, train_docs: list[Document], dev_docs: list[Doc
     scorer = None
     if dev_rows:
         scorer = DevScorer(dev_docs, [words for words, _ in dev_prepared], reads, model.config.id2label, config.labels)
-    return TrainingData(tokenizer, model, train_rows, dev_rows, scorer)
+    return TrainingData(tokenizer, model, train_rows, dev_rows, scorer, weights, per_source)
 
 
 def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
@@ -308,6 +360,7 @@ def train_model(
     tokenizer, model, train_rows = data.tokenizer, data.model, data.train_rows
     has_dev = bool(data.dev_rows)
     trainer = ner_trainer(
+        window_weights=data.weights,
         model=model,
         args=training_arguments(config, checkpoints, has_dev),
         train_dataset=Dataset.from_list(train_rows),
@@ -332,6 +385,11 @@ def train_model(
             "documents": len(train_docs),
             "windows": len(train_rows),
             "spans_per_label": {label: spans_per_label[label] for label in config.labels},
+            "sources": [
+                {"path": s.path, "documents": sum(d.source == source_key(s.path) for d in train_docs),
+                 "windows": data.windows_per_source[source_key(s.path)], "weight": s.weight}
+                for s in config.train
+            ],
             "text_sha256": sorted({d.fingerprint() for d in train_docs}),  # evaluate.py warns when it scores these
             "processes": trainer.args.world_size,
             **result.metrics,
@@ -421,16 +479,19 @@ def _plain(value):
 
 def cross_validate(config: Config, documents: list[Document], k: int, output_dir: str | Path) -> dict:
     """K-fold cross-validation by document: each fold trains exactly as train.py does (dev split
-    from its training documents) and is scored on its held-out documents. Writes cv.json and cv.md."""
+    from its training documents) and is scored on its held-out documents. Folds are drawn from the
+    sources with ``holdout: true``; the others are in every fold's training data. Writes cv.json and cv.md."""
     from .inference import Tagger
 
     output_dir = Path(output_dir)
+    pool, fixed = held_out(config, documents)
     folds = []
-    for i, (train_docs, test_docs) in enumerate(k_folds(documents, k, config.seed), 1):
-        print(f"== fold {i}/{k}: {len(train_docs)} training documents, testing on {[d.id for d in test_docs]}", file=sys.stderr)
+    for i, (train_docs, test_docs) in enumerate(k_folds(pool, k, config.seed), 1):
+        print(f"== fold {i}/{k}: {len(train_docs)} training documents (+{len(fixed)} always trained on), "
+              f"testing on {[d.id for d in test_docs]}", file=sys.stderr)
         fold_dir = output_dir / f"fold-{i}"
         shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are temporary: never resumed
-        fit_docs, dev_docs = split_by_document(train_docs, config.dev_fraction, config.seed)
+        fit_docs, dev_docs = dev_split(config, train_docs + fixed)
         train_model(config, fit_docs, dev_docs, fold_dir)
         tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
         predicted = [t.document for t in tagger.tag(test_docs)]
