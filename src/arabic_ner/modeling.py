@@ -32,7 +32,9 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
     labels = config.model_labels
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
-    if config.model == SCRATCH:
+    if config.init_from:
+        tokenizer, model = _from_token_classifier(config.init_from, labels)
+    elif config.model == SCRATCH:
         tokenizer = load_tokenizer(str(tokenizer_dir), None) if tokenizer_dir else train_wordpiece(train_word_forms, config)
         model = _scratch_model(config, tokenizer, id2label, label2id)
     else:
@@ -51,6 +53,47 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
     tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
     setattr(model.config, META_KEY, {"scheme": SCHEME, "stride": config.stride})
     return tokenizer, model
+
+
+def _from_token_classifier(name: str, labels: list[str]):
+    """The tokenizer and model of another token classifier (``init_from``), with a classifier for
+    ``labels``: rows of labels it already has (same name: ``B-LOC``, ``I-ORG``, ``O``) are copied,
+    the others initialised as the model initialises a new head."""
+    from transformers import AutoModelForTokenClassification
+
+    tokenizer = load_tokenizer(name, None)
+    model = _from_pretrained(AutoModelForTokenClassification, name, None)
+    copied, new = replace_classifier(model, labels, name)
+    print(f"init_from {name}: encoder and tokenizer reused; classifier rows copied for {', '.join(copied) or 'no label'}"
+          + (f"; new rows for {', '.join(new)}" if new else ""), file=sys.stderr)
+    return tokenizer, model
+
+
+def replace_classifier(model, labels: list[str], name: str) -> tuple[list[str], list[str]]:
+    """Give ``model`` a new linear classifier over ``labels``, copying the rows of labels its old
+    head had; returns (copied labels, new labels)."""
+    import torch
+
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        raise UserError(
+            f"{name}: init_from needs a token classifier whose head is one linear layer named `classifier` "
+            f"(BERT, RoBERTa, ELECTRA, ...); this one is {type(model).__name__}"
+        )
+    old = {label: int(i) for i, label in model.config.id2label.items()}
+    fresh = torch.nn.Linear(head.in_features, len(labels), dtype=head.weight.dtype)
+    fresh.weight.data.normal_(mean=0.0, std=getattr(model.config, "initializer_range", 0.02))
+    fresh.bias.data.zero_()
+    copied = [label for label in labels if label in old]
+    with torch.no_grad():
+        for label in copied:
+            fresh.weight[labels.index(label)] = head.weight[old[label]]
+            fresh.bias[labels.index(label)] = head.bias[old[label]]
+    model.classifier = fresh
+    model.num_labels = model.config.num_labels = len(labels)
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {label: i for i, label in enumerate(labels)}
+    return copied, [label for label in labels if label not in old]
 
 
 def check_scheme(model_config, where: str, note: bool = True) -> dict:
