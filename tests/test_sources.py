@@ -11,7 +11,7 @@ import torch
 
 from arabic_ner.annotations import labelstudio_task
 from arabic_ner.config import Config, Source, load_config, parse_label_map
-from arabic_ner.document import Document
+from arabic_ner.document import Document, Span
 from arabic_ner.modeling import replace_classifier
 from arabic_ner.problems import UserError
 from arabic_ner.training import LengthBucketSampler, dev_split, held_out, k_folds
@@ -183,3 +183,20 @@ def test_init_from_another_token_classifier(tmp_path):
     config = json.loads((second / "config.json").read_text(encoding="utf-8"))
     assert "B-PERS" not in config["id2label"].values() and "B-DATE" in config["id2label"].values()
     assert f"the token classifier `{first}`" in (second / "README.md").read_text(encoding="utf-8")
+
+
+def test_spans_that_include_proclitics_move_out_where_the_corpus_attests_the_stem():
+    from arabic_ner.annotations import move_proclitics_out
+
+    def doc(source):
+        return marked(source, source[:6])
+
+    docs = [
+        doc("زار ⟦LOC|بواشنطن⟧ و⟦LOC|بغداد⟧ ثم ⟦LOC|وبواشنطن⟧ و⟦ORG|للأمم المتحدة⟧"),
+        doc("في ⟦LOC|واشنطن⟧ قال ⟦PERS|فيصل⟧ إنه يصل ⟦ORG|الأمم المتحدة⟧ و⟦LOC|غداد⟧"),
+    ]
+    for d in docs:  # the corpus's own convention: the proclitics inside the span
+        d.spans = [Span(d.text.rfind(" ", 0, s.start) + 1, s.end, s.label) for s in d.spans]
+    assert move_proclitics_out(docs) == (3, 8)
+    assert [docs[0].text[s.start : s.end] for s in docs[0].spans] == ["واشنطن", "وبغداد", "واشنطن", "لأمم المتحدة"]
+    assert [docs[1].text[s.start : s.end] for s in docs[1].spans] == ["واشنطن", "فيصل", "الأمم المتحدة", "وغداد"]

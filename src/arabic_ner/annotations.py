@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 from .conll import read_conll
 from .document import Document, Span
 from .problems import Problems, UserError
-from .text import JOIN, SPACE, char_class
+from .text import JOIN, SPACE, char_class, split_words
 
 FROM_NAME, TO_NAME = "label", "text"  # the names used in annotations/labeling-config.xml
 SHIFT_TOLERANCE = 3
@@ -64,6 +64,39 @@ def read_annotations(
     if looks_like_json(path):
         return read_labelstudio(path, labels, problems, stats, label_map or {})
     return read_conll(path, labels, problems, label_map, skip_bad_lines)
+
+
+def move_proclitics_out(documents: list[Document]) -> tuple[int, int]:
+    """Re-place spans of a corpus whose entities include their attached proclitics (ANERcorp's
+    ``بواشنطن B-LOC``) as this project's guidelines place them, after the proclitics.
+
+    Spelling alone cannot tell ``ب + واشنطن`` from ``بغداد``, so the corpus itself decides: a span's
+    start moves past the proclitics of its first word when the rest of that word starts an entity
+    of the same type elsewhere in ``documents`` (``واشنطن`` starts LOCs; ``غداد`` starts none, so
+    ``بغداد`` stays whole, and ``فيصل`` stays whole though ``يصل`` is a word). Two proclitics are
+    tried before one (``وبواشنطن`` -> ``واشنطن``). After ل, a stem that lost its ا to the
+    ل+ال spelling counts with it (``للأمم`` -> ``لأمم``, since ``الأمم`` starts ORGs). Returns (spans moved, spans looked at);
+    ``documents`` are changed in place.
+    """
+    words = [split_words(d.text) for d in documents]
+    first_words = [{w.start: w for w in ws} for ws in words]
+    starts = {(d.text[s.start : firsts[s.start].end], s.label)
+              for d, firsts in zip(documents, first_words) for s in d.spans if s.start in firsts}
+    moved = 0
+    for doc, firsts in zip(documents, first_words):
+        spans = []
+        for span in doc.spans:
+            word = firsts.get(span.start)
+            inner = reversed(word.inner_starts) if word else ()
+            start = next((s for s in inner if s < span.end and _starts_entity(doc.text[s : word.end], span.label, starts)), span.start)
+            moved += start != span.start
+            spans.append(Span(start, span.end, span.label, span.score))
+        doc.spans = spans
+    return moved, sum(len(d.spans) for d in documents)
+
+
+def _starts_entity(stem: str, label: str, starts: set[tuple[str, str]]) -> bool:
+    return (stem, label) in starts or (stem.startswith("ل") and ("ا" + stem, label) in starts)
 
 
 def looks_like_json(path: Path) -> bool:

@@ -47,6 +47,7 @@ class Source:
     weight: float = 1.0  # how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)
     holdout: bool = True  # dev split and CV folds draw on its documents; false: always trained on
     skip_bad_lines: bool = False  # CoNLL: skip lines that cannot be read, with a warning, instead of stopping
+    spans_include_proclitics: bool = False  # its entities include attached و ف ب ل ك (ANERcorp): move them out, see annotations.move_proclitics_out
 
     def check(self, labels: list[str], where: str) -> list[str]:
         problems = []

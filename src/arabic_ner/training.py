@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .alignment import spans_to_tags, tags_to_spans
-from .annotations import ReadStats, read_annotations
+from .annotations import ReadStats, move_proclitics_out, read_annotations
 from .config import SCRATCH, Config, Source
 from .document import Document
 from .encoding import Encoder
@@ -42,9 +42,14 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
     for source in sources:
         source = Source(source) if isinstance(source, str) else source
         stats = ReadStats()
-        documents.extend(read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines))
+        read = read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines)
         for line in stats.lines(source.path):
             print(line, file=sys.stderr)
+        if source.spans_include_proclitics:
+            moved, total = move_proclitics_out(read)
+            problems.note(source.path, f"spans_include_proclitics: {moved} of {total} span starts moved past attached "
+                                       "proclitics whose stem occurs as a word of its own in the file")
+        documents.extend(read)
     seen = Counter((d.source, d.id) for d in documents)
     for (source, doc_id), n in seen.items():
         if n > 1:
