@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: an unpinned torch would pull several GB of CUDA packages
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	# the notebook's kernel: this venv's python, not whatever "python3" kernel the machine has
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (arabic-ner .venv)"
 	touch $@
