@@ -48,7 +48,7 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
         if source.spans_include_proclitics:
             moved, total = move_proclitics_out(read)
             problems.note(source.path, f"spans_include_proclitics: {moved} of {total} span starts moved past attached "
-                                       "proclitics whose stem occurs as a word of its own in the file")
+                                       "proclitics, where the rest of the word starts an entity of the same type in the file")
         documents.extend(read)
     seen = Counter((d.source, d.id) for d in documents)
     for (source, doc_id), n in seen.items():
