@@ -170,3 +170,14 @@ def test_a_file_in_another_encoding_is_refused_in_one_line_that_says_how_to_conv
     path.write_bytes("حلب B-LOC\n".encode(encoding))
     with pytest.raises(UserError, match=re.escape(message)):
         read(path)
+
+
+@pytest.mark.parametrize("split, entities, lines", [("train", 9002, [127150]), ("test", 2231, [1])])
+def test_anercorp_reads_as_shipped(split, entities, lines):
+    from conftest import ROOT
+
+    (doc,), problems = read(ROOT / "data" / "anercorp" / f"{split}.txt", ["LOC", "ORG", "PERS", "MISC"])
+    assert problems.errors == [] and len(doc.spans) == entities  # the README's conlleval chunk counts
+    odd = [p for p in problems.warnings if "fields where the file has 'token TAG'" in p.message]
+    assert [int(p.where.rsplit(" ", 1)[1]) for p in odd] == lines  # its two malformed lines, read whole
+    assert all("does not continue" in p.message for p in problems.warnings if p not in odd)  # its orphan I- tags
