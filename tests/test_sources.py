@@ -41,6 +41,7 @@ def test_a_source_is_a_path_or_a_mapping(tmp_path):
     ("{path: x.txt, label_map: [PERS]}", "expected a mapping like {PERS: null, GPE: LOC}"),
     ("{path: x.txt, wieght: 2}", "unknown config key 'train.wieght'; did you mean 'train.weight'?"),
     ("{path: x.txt, holdout: false}", "no source has holdout: true"),
+    ("{path: '', weight: 1}", "path is empty"),
 ])
 def test_source_errors_are_one_line_that_names_the_key(tmp_path, source, message):
     path = tmp_path / "c.yaml"
@@ -54,6 +55,23 @@ def test_label_map_on_the_command_line():
     assert parse_label_map(["PERS=null", "GPE=LOC"]) == {"PERS": None, "GPE": "LOC"}
     with pytest.raises(UserError, match="expected LABEL=TARGET"):
         parse_label_map(["PERS"])
+
+
+def test_map_without_files_on_the_command_line_is_one_line():
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--map", "PERS=null", "--check")
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "--map applies to the files given with --train or --dev; in a config, give each source a label_map"
+    )
+
+
+def test_sources_that_all_weigh_nothing_are_refused():
+    from arabic_ner.training import training_data
+
+    config = load_config("configs/tiny.yaml", tiny_overrides(**{"train": "[{path: a.json, weight: 0}]", "dev_fraction": 0}))
+    doc = marked("قصف ⟦ORG|داعش⟧", "a")
+    doc.source = "a.json"  # as read from the source's file
+    with pytest.raises(UserError, match="every training source has weight 0"):
+        training_data(config, [doc], [])
 
 
 def _docs(source: str, n: int) -> list[Document]:
@@ -111,6 +129,14 @@ def test_replace_classifier_copies_rows_of_labels_with_the_same_name():
     assert model.classifier.out_features == len(labels) == model.config.num_labels
     assert model.config.id2label[labels.index("B-ORG")] == "B-ORG"
     assert model(torch.tensor([[1, 2, 3]])).logits.shape == (1, 3, len(labels))
+
+
+def test_init_from_a_model_without_a_linear_classifier_is_one_line():
+    class Model:
+        classifier = torch.nn.Sequential(torch.nn.Linear(4, 2))
+
+    with pytest.raises(UserError, match="init_from needs a token classifier whose head is one linear layer named `classifier`"):
+        replace_classifier(Model(), ["O"], "some/model")
 
 
 ANER_STYLE = """قال O

@@ -108,9 +108,11 @@ def _items(path: Path, problems: Problems, skip_bad_lines: bool) -> list[Line | 
                 items.append(Line(number, fields[0], fields[1:], starts_sentence))  # columns: see _resolve_columns
                 starts_sentence = False
                 continue
-            message = (f"{problem}: {line!r}; fix the line (the token, then its tag, separated by spaces or a tab) "
-                       "or delete it" + ("" if skip_bad_lines else ", or set `skip_bad_lines: true` on this source to skip such lines"))
-            (problems.warning if skip_bad_lines else problems.error)(f"{path}: line {number}", message + (" (skipped)" if skip_bad_lines else ""))
+            fix = f"{problem}: {line!r}; fix the line (the token, then its tag, separated by spaces or a tab) or delete it"
+            if skip_bad_lines:
+                problems.warning(f"{path}: line {number}", f"{fix} (skipped)")
+            else:
+                problems.error(f"{path}: line {number}", f"{fix}, or set `skip_bad_lines: true` on this source to skip such lines")
     return items
 
 
