@@ -17,10 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from arabic_ner.cli import run
-
-SUFFIX_FORMATS = {".jsonl": "jsonl", ".conll": "conll", ".json": "labelstudio"}
-
+from arabic_ner.cli import positive, run
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,8 +26,8 @@ def parse_args(argv):
     parser.add_argument("--output", required=True, metavar="PATH")
     parser.add_argument("--format", choices=["jsonl", "conll", "labelstudio", "html"],
                         help="default: from the output suffix (.jsonl, .conll, .json), else jsonl; html writes a folder of pages")
-    parser.add_argument("--batch-size", type=int, default=256, help="most windows per batch (default 256; --max-batch-tokens usually binds first)")
-    parser.add_argument("--max-batch-tokens", type=int, default=16384, help="most padded tokens per batch (default 16384)")
+    parser.add_argument("--batch-size", type=positive, default=256, help="most windows per batch (default 256; --max-batch-tokens usually binds first)")
+    parser.add_argument("--max-batch-tokens", type=positive, default=16384, help="most padded tokens per batch (default 16384)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
                         help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32; "
@@ -47,17 +44,21 @@ def main(argv=None):
     from tqdm import tqdm
 
     from arabic_ner.cli import StopOnInterrupt
+    from arabic_ner.precision import check_device
     from arabic_ner.distributed import launched, predict_in_processes, process_state
     from arabic_ner.inference import Tagger
+    from arabic_ner.inputs import iter_input
     from arabic_ner.labels import entity_types
     from arabic_ner.modeling import model_version
+    from arabic_ner.outputs import PredictionWriter, check_output, format_for, skip_done, summary, write_tagged
     from arabic_ner.problems import UserError
-    from arabic_ner.streams import PredictionWriter, check_output, iter_input, skip_done, summary, write_tagged
 
-    fmt = args.format or SUFFIX_FORMATS.get(Path(args.output).suffix, "jsonl")
-    check_output(args.output, fmt, args.resume, args.overwrite)  # in every process, before any work
+    fmt = format_for(args.output, args.format)
+    check_output(args.output, fmt, args.resume, args.overwrite, inputs=[args.input])  # in every process, before any work
     if launched() and args.resume:
         raise UserError("--resume works in a single process; run predict.py without accelerate launch to resume")
+    check_device(args.device)
+    documents = iter_input(args.input)  # checks the input as a whole before the model loads
     state = process_state() if launched() else None
     device = args.device or (str(state.device) if state and state.device.type == "cuda" else None)
     tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, max_batch_tokens=args.max_batch_tokens,
@@ -70,17 +71,16 @@ def main(argv=None):
                                 labels=tuple(entity_types(tagger.id2label)))
 
     if state is not None:
-        counts, writer = predict_in_processes(state, tagger, iter_input(args.input), Path(args.output), make_writer)
+        counts, writer = predict_in_processes(state, tagger, documents, Path(args.output), make_writer)
         if counts is None:
             return 0  # not the first process: the first one reports
         print(summary(counts, writer), file=sys.stderr)
         return 1 if counts["failed"] else 0
 
     writer = make_writer()
-    documents = iter_input(args.input)
     if writer.done_ids:
+        documents = skip_done(documents, writer)  # checks ids and texts before anything is written
         print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)
-        documents = skip_done(documents, writer.done_ids, Path(args.output))
     with writer, StopOnInterrupt() as interrupt:
         progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=len(writer.done_ids))
         counts = write_tagged(writer, ((t.document, t.score) for t in progress))

@@ -62,7 +62,7 @@ def main() -> None:
     from arabic_ner.document import Document
     from arabic_ner.inference import Tagger
     from arabic_ner.precision import quantized
-    from arabic_ner.streams import iter_input
+    from arabic_ner.inputs import iter_input
 
     print(f"torch {torch.__version__}, torchao {torchao.__version__}, {torch.get_num_threads()} threads")
     model = base_model(bench_tokenizer())

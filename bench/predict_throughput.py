@@ -297,7 +297,7 @@ def main() -> None:
         if len(dtypes) > 1:
             from arabic_ner.document import Document
             from arabic_ner.inference import Tagger
-            from arabic_ner.streams import iter_input
+            from arabic_ner.inputs import iter_input
 
             tiny = trained_tiny_model(work)
             texts = [d.text for d in iter_input(ROOT / "data" / "raw")] + articles

@@ -43,7 +43,7 @@ def main() -> None:
     from arabic_ner.document import Document
     from arabic_ner.inference import Tagger
     from arabic_ner.precision import cpu_has_native_bf16
-    from arabic_ner.streams import iter_input
+    from arabic_ner.inputs import iter_input
 
     tokenizer = bench_tokenizer()
     model = base_model(tokenizer)

@@ -37,7 +37,7 @@ from arabic_ner.labelstudio import (
 from arabic_ner.labels import entity_types
 from arabic_ner.modeling import model_version
 from arabic_ner.problems import Problems, UserError
-from arabic_ner.streams import iter_input
+from arabic_ner.inputs import iter_input
 
 from conftest import HARD_CASES, ROOT, marked, run_script, sets, tiny_overrides
 from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token  # noqa: F401  (fixtures)

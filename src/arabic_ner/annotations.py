@@ -15,6 +15,7 @@ the task and the span (see :mod:`arabic_ner.problems`). Policies:
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from .conll import read_conll
 from .document import Document, Span
 from .problems import Problems, UserError
 from .text import JOIN, SPACE, char_class, split_words
+
+SURROGATE = re.compile("[\ud800-\udfff]")  # a lone UTF-16 surrogate: legal as a JSON escape, not a character
 
 FROM_NAME, TO_NAME = "label", "text"  # the names used in annotations/labeling-config.xml
 SHIFT_TOLERANCE = 3
@@ -132,38 +135,101 @@ def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stat
     if isinstance(tasks, dict):  # a single task
         tasks = [tasks]
     if not isinstance(tasks, list):
-        raise UserError(f"{path}: a Label Studio export is a JSON list of tasks")
-    documents = []
+        raise UserError(f"{path}: a Label Studio export is a JSON list of tasks, not {_kind(tasks)}")
+    documents, other_items = [], Counter()
     for n, task in enumerate(tasks):
-        task_id = task.get("id", f"#{n}") if isinstance(task, dict) else f"#{n}"
-        where = f"{path}: task {task_id}"
-        text = task.get("data", {}).get("text") if isinstance(task, dict) and isinstance(task.get("data"), dict) else None
-        if not isinstance(text, str):
-            problems.error(where, "has no data.text string; a task must look like {\"data\": {\"text\": ...}, \"annotations\": [...]}")
+        where = f"{path}: task {task_id(task, n)}"
+        text, annotations = _task_parts(task, where, problems)
+        if text is None:
             continue
         if not text.strip():
-            stats.skip("an empty text", task_id)
+            stats.skip("an empty text", task_id(task, n))
             continue
-        annotation = choose_annotation(task.get("annotations") or [])
+        annotation = choose_annotation(annotations)
         if annotation is None:
-            stats.skip("no completed annotation", task_id)
+            stats.skip("no completed annotation", task_id(task, n))
             continue
-        spans = result_spans(annotation.get("result") or [], text, labels, where, problems, label_map)
-        documents.append(Document(str(task["data"].get("doc_id", task_id)), text, spans, str(path)))
+        result = annotation.get("result") if annotation.get("result") is not None else []
+        if not isinstance(result, list):
+            problems.error(f"{where}: annotation {annotation.get('id', '')}".rstrip(),
+                           f"result is {_kind(result)}; it must be a list of result items (re-export the task)")
+            continue
+        doc_id = task["data"].get("doc_id", task_id(task, n))
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            problems.error(where, f"data.doc_id is {_kind(doc_id)}; give a string")
+            continue
+        spans = result_spans(result, text, labels, where, problems, label_map, other_items)
+        documents.append(Document(str(doc_id), text, spans, str(path)))
+    if other_items:
+        kinds = ", ".join(f"{n} of type {kind!r}" for kind, n in sorted(other_items.items()))
+        problems.note(str(path), f"result items other than spans were left out ({kinds}); only \"labels\" items are entities")
     return documents
 
 
+def _task_parts(task, where: str, problems: Problems) -> tuple[str | None, list]:
+    """A task's text and its annotations, after checking their structure (``None`` text: an error was logged)."""
+    if not isinstance(task, dict):
+        problems.error(where, f"is {_kind(task)}; a task must look like {{\"data\": {{\"text\": ...}}, \"annotations\": [...]}}")
+        return None, []
+    data = task.get("data")
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        problems.error(where, "has no data.text string; a task must look like {\"data\": {\"text\": ...}, \"annotations\": [...]}")
+        return None, []
+    bad = SURROGATE.search(text)
+    if bad:
+        problems.error(where, f"data.text holds a lone UTF-16 surrogate ({ascii(bad.group())} at character {bad.start()}), "
+                              "which is not a character; fix the escape in the JSON")
+        return None, []
+    annotations = task.get("annotations") if task.get("annotations") is not None else []
+    if not isinstance(annotations, list):
+        problems.error(where, f"annotations is {_kind(annotations)}; it must be a list of annotations (re-export the task)")
+        return None, []
+    for k, annotation in enumerate(annotations, 1):
+        if not isinstance(annotation, dict):
+            problems.error(f"{where}: annotation {k}", f"is {_kind(annotation)}; an annotation is an object with a \"result\" list")
+            return None, []
+    return text, annotations
+
+
+def _kind(value) -> str:
+    """How messages name what was found instead: ``the number 5``, ``an object``."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    kind = {"str": "string", "bool": "boolean", "int": "number", "float": "number"}.get(type(value).__name__, type(value).__name__)
+    return f"the {kind} {json.dumps(value, ensure_ascii=False)[:30]}"
+
+
+def task_id(task, n: int) -> str:
+    """How messages and documents name the ``n``-th task (from 0) of an export or a task list:
+    its Label Studio ``id``, else ``#n``."""
+    return str(task.get("id", f"#{n}")) if isinstance(task, dict) else f"#{n}"
+
+
 def result_spans(result: list, text: str, labels: Sequence[str], where: str, problems: Problems,
-                 label_map: LabelMap | None = None) -> list[Span]:
+                 label_map: LabelMap | None = None, other_items: Counter | None = None) -> list[Span]:
     """The spans of an annotation's (or a prediction's) ``labels`` results over ``text``. Each item
     that cannot be read as a span of one declared label is logged in ``problems`` under ``where``
-    and left out; a label that ``label_map`` maps to None is dropped; of two overlapping spans,
-    the one that sorts first by offset is kept."""
+    and left out; items of other types (relations, choices) are counted in ``other_items``; a
+    label that ``label_map`` maps to None is dropped; of two overlapping spans, the one that sorts
+    first by offset is kept."""
     spans = []
-    for item in result:
-        if isinstance(item, dict) and item.get("type") == "labels":
-            if _dropped(item, label_map or {}):
-                continue
+    for k, item in enumerate(result, 1):
+        here = f"{where}: result item {k}"
+        if not isinstance(item, dict):
+            problems.error(here, f"is {_kind(item)}; a span item looks like {{\"type\": \"labels\", \"value\": {{\"start\", \"end\", \"labels\"}}}}")
+        elif "type" not in item:
+            problems.error(here, "has no \"type\"; a span item has \"type\": \"labels\" (re-export the task)")
+        elif item["type"] != "labels":
+            if other_items is not None:
+                other_items[str(item["type"])] += 1
+        elif not isinstance(item.get("value"), dict):
+            problems.error(here, f"value is {_kind(item.get('value'))}; it must be an object with start, end and labels")
+        elif not _dropped(item, label_map or {}):
             span = _read_result_item(item, text, labels, where, problems, label_map or {})
             if span is not None:
                 spans.append(span)
@@ -203,6 +269,9 @@ def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, 
     shown = f"span [{start},{end}) {covered!r}"
     if not integers:
         problems.error(f"{where}: {shown}", "start and end must be integer character offsets")
+        return None
+    if not isinstance(names, list):
+        problems.error(f"{where}: {shown}", f"value.labels is {_kind(names)}; it must be a list of one label, e.g. [\"ORG\"]")
         return None
     if len(names) != 1:
         problems.error(f"{where}: {shown}", f"has {len(names)} labels {names}; give each span exactly one")

@@ -26,6 +26,19 @@ def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None =
     sys.exit(status or 0)
 
 
+def positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    import argparse
+
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return number
+
+
 class StopOnInterrupt:
     """A context in which the first Ctrl-C only asks to stop (``requested()`` turns true), so a batch
     job can finish its current batch and flush its output; a second Ctrl-C interrupts at once."""

@@ -21,6 +21,8 @@ from .labels import label_names
 from .problems import UserError
 
 SCRATCH = "scratch"
+# transformers' schedulers that need no arguments beyond the warmup and the number of steps
+SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt")
 
 
 @dataclass
@@ -33,6 +35,14 @@ class ScratchModel:
     intermediate_size: int = 1024
     vocab_size: int = 8000  # upper bound: characters seen, then the most frequent training words
     min_frequency: int = 1  # a piece must occur this often in the training texts to enter the vocabulary
+
+    def check(self) -> list[str]:
+        problems = [f"scratch.{f.name}: {getattr(self, f.name)} must be 1 or more"
+                    for f in dataclasses.fields(self) if getattr(self, f.name) < 1]
+        if self.num_attention_heads >= 1 and self.hidden_size % self.num_attention_heads:
+            problems.append(f"scratch.hidden_size: {self.hidden_size} is not a multiple of num_attention_heads "
+                            f"({self.num_attention_heads}); each head gets hidden_size / num_attention_heads dimensions")
+        return problems
 
 
 @dataclass
@@ -123,11 +133,37 @@ class Config:
             problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
         if self.bf16 and self.fp16:
             problems.append("bf16 and fp16: choose one")
-        for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name}: must be positive")
+        problems += self._check_numbers()
+        if self.scratch is not None:
+            problems += self.scratch.check()
         if problems:
             raise UserError(*(f"config error: {p}" for p in problems))
+
+    def _check_numbers(self) -> list[str]:
+        problems = []
+        for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                problems.append(f"{name}: {value} is not a finite number")
+        for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
+                     "gradient_accumulation_steps", "logging_steps"):
+            value = getattr(self, name)
+            if math.isfinite(value) and not value > 0:
+                problems.append(f"{name}: {value} must be positive")
+        for name in ("weight_decay", "warmup_steps"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}: {getattr(self, name)} must be 0 or more")
+        if self.lr_scheduler_type not in SCHEDULERS:
+            close = difflib.get_close_matches(self.lr_scheduler_type, SCHEDULERS, n=1)
+            problems.append(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
+                            + (f"; did you mean {close[0]!r}?" if close else ""))
+        if not 0 <= self.seed < 2**32:
+            problems.append(f"seed: {self.seed} must be between 0 and 2**32 - 1")
+        if self.max_train_documents is not None and self.max_train_documents < 1:
+            problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
+        if not self.revision:
+            problems.append("revision: must name a branch, tag or commit (default: main)")
+        return problems
 
     @property
     def model_labels(self) -> list[str]:
@@ -158,24 +194,37 @@ def parse_label_map(items: list[str]) -> dict[str, str | None]:
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
-    """Read a YAML config and apply ``key=value`` overrides (``scratch.hidden_size=128`` for nested keys)."""
+    """Read a YAML config and apply ``key=value`` overrides (``scratch.hidden_size=128`` for nested
+    keys). An error in a value names where the value came from: the file, or the ``--set``."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found; pick one from configs/ (e.g. configs/tiny.yaml)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file (byte {exc.start}); a config is a YAML file like configs/tiny.yaml") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise UserError(f"{path}: {where}malformed YAML ({getattr(exc, 'problem', exc)})") from None
+        raise UserError(f"{path}: {_yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
-        raise UserError(f"{path}: a config must be a mapping of keys to values")
+        raise UserError(f"{path}: a config must be a mapping of keys to values, not a {type(raw).__name__}")
+    origins = {}
     for item in overrides:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise UserError(f"--set {item!r}: expected key=value, e.g. --set num_train_epochs=3")
-        _set_dotted(raw, key.strip(), yaml.safe_load(value) if value.strip() else None, f"--set {item}")
-    return from_dict(Config, raw, str(path))
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise UserError(f"--set {item}: the value is not valid YAML ({_yaml_problem(exc)}); quote it, e.g. --set 'key=\"...\"'") from None
+        _set_dotted(raw, key.strip(), parsed, f"--set {item}")
+        origins[key.strip()] = f"--set {item}"
+    return from_dict(Config, raw, str(path), origins=origins)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return f"{where}malformed YAML ({getattr(exc, 'problem', None) or exc})"
 
 
 def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
@@ -190,23 +239,35 @@ def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
     tree[last] = value
 
 
-def from_dict(cls, raw: dict, source: str, prefix: str = ""):
-    """Build dataclass ``cls`` from ``raw``, checking every key and type."""
+def from_dict(cls, raw: dict, source: str, prefix: str = "", origins: dict[str, str] | None = None):
+    """Build dataclass ``cls`` from ``raw``, checking every key and type. ``origins`` names where a
+    dotted key's value came from when not from ``source`` (``--set lr=...``)."""
     if not isinstance(raw, dict):
-        raise UserError(f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping")
+        raise UserError(f"{_origin(origins, prefix.rstrip('.'), source)}: {prefix.rstrip('.') or 'config'} must be a mapping")
     hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in raw.items():
+        where = _origin(origins, f"{prefix}{key}", source)
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
-            raise UserError(f"{source}: unknown config key '{prefix}{key}'{hint}")
-        kwargs[key] = _coerce(value, hints[key], f"{source}: {prefix}{key}")
+            raise UserError(f"{where}: unknown config key '{prefix}{key}'{hint}")
+        kwargs[key] = _coerce(value, hints[key], where, f"{prefix}{key}", origins)
     return cls(**kwargs)
 
 
-def _coerce(value, hint, where: str):
+def _origin(origins: dict[str, str] | None, dotted: str, source: str) -> str:
+    """Where the value at ``dotted`` came from: the ``--set`` that set it or a section above it, else ``source``."""
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        if origins and ".".join(parts[:n]) in origins:
+            return origins[".".join(parts[:n])]
+    return source
+
+
+def _coerce(value, hint, source: str, key: str, origins: dict[str, str] | None = None):
+    where = f"{source}: {key}"
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(hint)
@@ -217,19 +278,19 @@ def _coerce(value, hint, where: str):
     if dataclasses.is_dataclass(hint):
         if isinstance(value, str) and hasattr(hint, "SHORTHAND"):
             value = {hint.SHORTHAND: value}
-        return from_dict(hint, value, where.split(": ")[0], where.split(": ", 1)[1] + ".")
+        return from_dict(hint, value, source, key + ".", origins)
     if origin is dict:
         key_hint, value_hint = typing.get_args(hint)
         if not isinstance(value, dict):
             raise UserError(f"{where}: expected a mapping like {{PERS: null, GPE: LOC}}, got {value!r}")
-        return {_coerce(k, key_hint, where): _coerce(v, value_hint, f"{where}.{k}") for k, v in value.items()}
+        return {_coerce(k, key_hint, source, key): _coerce(v, value_hint, source, f"{key}.{k}") for k, v in value.items()}
     if origin is list:
         (item,) = typing.get_args(hint)
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
             raise UserError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, item, where) for v in value]
+        return [_coerce(v, item, source, key, origins) for v in value]
     if hint is bool:
         if isinstance(value, bool):
             return value

@@ -24,6 +24,7 @@ Writing (:func:`conll_lines`) gives IOB2 ``token TAG`` lines that this reader re
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,6 +277,12 @@ def _conll_document(doc_id: str, sentences: list[list[tuple[str, str]]], source:
     return Document(doc_id, "".join(text_parts), tags_to_spans(words, tags), source)
 
 
+def one_line(value: str) -> str:
+    """``value`` with its line breaks and other control characters escaped (``\\n``), so that a
+    ``# doc_id =`` comment stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", lambda m: ascii(m.group())[1:-1], value)
+
+
 def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
     """The document as CoNLL lines (``token TAG``, IOB2), a blank line where the text has a line
     break, and a ``# doc_id = ...`` header.
@@ -295,7 +302,7 @@ def conll_lines(doc: Document, with_header: bool = True) -> Iterable[str]:
             pieces.append((word.start, start, "O"))
         pieces.append((start, word.end, to_iob2(tag)))
     if with_header:
-        yield f"# doc_id = {doc.id}"
+        yield f"# doc_id = {one_line(doc.id)}"
     token_start = token_tag = None
     previous_end = 0
     for start, end, tag in pieces:

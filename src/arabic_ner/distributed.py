@@ -84,7 +84,7 @@ def predict_in_processes(state, tagger, documents: Iterable[Document], output: P
     the first process, ``(None, None)`` on the others."""
     from tqdm import tqdm
 
-    from .streams import write_tagged
+    from .outputs import write_tagged
 
     writer = make_writer() if state.is_main_process else None
     rank, world = state.process_index, state.num_processes

@@ -18,7 +18,7 @@ from .alignment import tags_to_spans
 from .document import Document
 from .encoding import Encoder
 from .modeling import check_scheme, load_trained
-from .precision import choose_precision, prepare
+from .precision import check_device, choose_precision, prepare
 from .text import split_words
 
 # oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
@@ -49,6 +49,7 @@ class Tagger:
                  dtype: str = "fp32"):
         import torch
 
+        check_device(device)
         meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         # chosen before the model moves, so a request the device cannot honour fails with its own message
@@ -90,7 +91,7 @@ class Tagger:
     def _tag_chunk(self, chunk: list[Document], stop: Callable[[], bool]):
         import torch
 
-        encodings = self.encoder.encode([split_words(doc.text) if not doc.error else [] for doc in chunk])
+        encodings = self._encode(chunk)
         labels = [[0] * len(enc.words) for enc in encodings]
         scores = [[1.0] * len(enc.words) for enc in encodings]
         pending = [len(enc.windows) for enc in encodings]
@@ -133,6 +134,24 @@ class Tagger:
             if stop():
                 return True
         return False
+
+    def _encode(self, chunk: list[Document]) -> list:
+        """The chunk's encodings. A document that cannot be split or encoded becomes an error record
+        in ``chunk`` (encoded as no words), so one bad document never stops the batch."""
+        try:
+            return self.encoder.encode([split_words(doc.text) if not doc.error else [] for doc in chunk])
+        except Exception:  # find the culprit: encode each document alone
+            pass
+        encodings = []
+        for i, doc in enumerate(chunk):
+            try:
+                (encoding,) = self.encoder.encode([split_words(doc.text) if not doc.error else []])
+            except Exception as exc:
+                chunk[i] = Document(doc.id, doc.text, [], doc.source, error=f"{doc.source or doc.id}: document {doc.id!r} "
+                                    f"could not be tokenised ({type(exc).__name__}: {str(exc)[:200]}); please report this with the text")
+                (encoding,) = self.encoder.encode([[]])
+            encodings.append(encoding)
+        return encodings
 
     def _result(self, doc: Document, enc, doc_labels: list[int], doc_scores: list[float]) -> Tagged:
         if doc.error:

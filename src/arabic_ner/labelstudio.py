@@ -383,7 +383,7 @@ def push(server: Server, args) -> int:
     from .inference import Tagger
     from .labels import entity_types
     from .modeling import model_version
-    from .streams import iter_input
+    from .inputs import iter_input
 
     tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
     labels = entity_types(tagger.id2label)

@@ -235,10 +235,44 @@ def load_trained(path: str, allow_pickle: bool = False):
     """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
+    if Path(path).is_dir() and not (Path(path) / "config.json").is_file():
+        raise UserError(f"{path}: no config.json, so this is not a model directory; give the directory train.py wrote "
+                        "(it holds config.json, model.safetensors and tokenizer.json)")
     config = _from_pretrained(AutoConfig, path, None)
     check_scheme(config, path, note=False)  # before any weights are read; the Tagger notes the rest
+    if Path(path).is_dir():
+        check_model_files(Path(path), config)
     model = _from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
-    return load_tokenizer(path, None), model
+    tokenizer = load_tokenizer(path, None)
+    embeddings = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > embeddings:
+        raise UserError(f"{path}: the tokenizer has {len(tokenizer)} tokens but the model's embeddings only {embeddings}; "
+                        "the tokenizer files come from another model. Copy the ones the model was trained with.")
+    return tokenizer, model
+
+
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
+
+
+def check_model_files(directory: Path, config) -> None:
+    """Before loading: the directory has a tokenizer, readable safetensors weights, and a
+    classifier with one row per label of ``config.id2label``. Each problem is one line."""
+    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(f"{directory}: no tokenizer files ({' or '.join(TOKENIZER_FILES[:2])}); without them every word "
+                        "would be [UNK]. Copy them from the directory the model was trained in (save_pretrained writes them).")
+    from safetensors import safe_open
+
+    for weights in sorted(directory.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), "pt") as f:
+                shapes = {key: f.get_slice(key).get_shape() for key in f.keys() if key.endswith("classifier.weight")}
+        except Exception as exc:  # safetensors raises its own error types for damaged files
+            raise UserError(f"{weights}: unreadable weights ({_first_line(exc)}); the file is damaged or incomplete, "
+                            "copy it again or retrain the model") from None
+        for key, shape in shapes.items():
+            if shape and shape[0] != len(config.id2label):
+                raise UserError(f"{directory}: config.json's id2label has {len(config.id2label)} labels but the weights' "
+                                f"{key} has {shape[0]} rows; config.json and {weights.name} come from different models")
 
 
 def load_tokenizer(name: str, revision: str | None):
@@ -263,8 +297,10 @@ def _from_pretrained(cls, name: str, revision: str | None, allow_pickle: bool = 
             _require_safetensors(local)
         try:
             return cls.from_pretrained(str(local), **kwargs)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{local}: not a usable Hugging Face model directory ({_first_line(exc)})") from None
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:  # missing or malformed files, shapes that do not fit
+            raise UserError(f"{local}: not a usable Hugging Face model directory ({type(exc).__name__}: {_first_line(exc)})") from None
+    if local.exists():
+        raise UserError(f"{name}: is a file; give the model's directory")
     if local.suffix or name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise UserError(f"{name}: no such model directory; check the path (or give a Hub id like org/name)")
     revision = revision or "main"

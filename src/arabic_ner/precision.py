@@ -37,6 +37,17 @@ def cpu_has_native_bf16() -> bool:
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
+def check_device(device: str | None) -> None:
+    """Refuse ``--device cuda`` where torch sees no GPU, before any work."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise UserError(f"--device cuda: torch ({build}) sees no CUDA GPU on this machine; "
+                            "use --device cpu, or leave --device out")
+
+
 def choose_precision(requested: str, device) -> Precision:
     """The precision to run ``requested`` (one of :data:`DTYPES`) in on ``device`` (a torch.device).
 

@@ -1,0 +1,396 @@
+"""Where predict.py writes predictions: the one check that an output path is safe, the output
+formats, and resuming an interrupted run.
+
+Formats: ``jsonl`` (one line per document, in input order), ``conll`` (``word TAG`` lines),
+``labelstudio`` (tasks with ``predictions``, importable into a project that uses
+``annotations/labeling-config.xml``) and ``html`` (a folder with one right-to-left page per
+document, an ``index.html`` and a ``pages.jsonl`` manifest). Every record carries the SHA-256
+of its document's text (its first 16 hex digits; Label Studio tasks carry the text itself), so
+``--resume`` can check that the records it keeps belong to the same input, by content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .annotations import result_item
+from .conll import conll_lines, one_line
+from .document import Document
+from .problems import UserError
+
+FORMATS = ("jsonl", "conll", "labelstudio", "html")
+SUFFIX_FORMATS = {".jsonl": "jsonl", ".conll": "conll", ".json": "labelstudio"}
+
+
+def format_for(path: str | Path, fmt: str | None) -> str:
+    """The output format: the one asked for, else the one the suffix names, else jsonl."""
+    return fmt or SUFFIX_FORMATS.get(Path(path).suffix.lower(), "jsonl")
+
+
+# ---------------------------------------------------------------- is this path safe to write?
+
+def check_output(path: str | Path, fmt: str, resume: bool = False, overwrite: bool = False,
+                 inputs: Iterable[str | Path] = ()) -> bool:
+    """Refuse, before any work, every output that could destroy input or someone else's file:
+    an input itself or a path inside an input folder; an existing output unless ``--resume`` or
+    ``--overwrite`` says what to do with it; a folder where a file goes (and the reverse); a place
+    that cannot be written. Devices and pipes (``/dev/stdout``) are written as streams. Returns
+    whether the output already holds records."""
+    path = Path(path)
+    check_not_input(path, inputs, "--output")
+    if _is_stream(path):
+        if fmt == "html":
+            raise UserError(f"{path}: --format html writes a folder of pages; give a folder name")
+        if resume:
+            raise UserError(f"{path}: not a regular file, so there is nothing to resume; run without --resume")
+        return False
+    if fmt == "html" and path.exists() and not path.is_dir():
+        raise UserError(f"{path}: --format html writes a folder of pages; give a folder name")
+    if fmt != "html" and path.is_dir():
+        raise UserError(f"{path}: is a folder; give a file name (or --format html to write a folder of pages)")
+    records = records_file(path, fmt)
+    exists = records.is_file() and records.stat().st_size > 0
+    if exists and not (resume or overwrite):
+        raise UserError(f"{path}: exists; pass --resume to continue an interrupted run, or --overwrite to replace it")
+    if fmt == "html" and not records.exists() and path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UserError(f"{path}: is a folder that predict.py did not write (no pages.jsonl); give a new folder, "
+                        "or --overwrite to add the pages to it")
+    check_writable(records.parent)
+    return exists
+
+
+def check_not_input(output: Path, inputs: Iterable[str | Path], option: str) -> None:
+    """An output must never be an input, lie inside an input folder, or be a folder holding an input."""
+    out = output.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if out == source or (out.exists() and source.exists() and os.path.samefile(out, source)):
+            raise UserError(f"{output}: is the input {given}; writing there would destroy it. Give another {option}.")
+        if source in out.parents:
+            raise UserError(f"{output}: is inside the input folder {given}, where it would be read as input; "
+                            f"give an {option} outside it")
+        if out in source.parents and option == "--output-dir":
+            raise UserError(f"{output}: holds the input {given}, and writing the model replaces the folder; "
+                            f"give an {option} that holds no input")
+
+
+def check_writable(folder: Path) -> None:
+    """Whether files can be created in ``folder`` (or, if it does not exist yet, in its nearest
+    existing parent), found by creating one, so that a run fails before its work, not after."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UserError(f"{folder}: {existing} is a file, not a folder; choose another output path")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UserError(f"{existing}: cannot write there ({exc.strerror or exc}); choose a folder you can write to") from None
+
+
+def _is_stream(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def records_file(path: Path, fmt: str) -> Path:
+    """The file that holds the records: the output itself, or for html the folder's manifest,
+    which is resumed like a jsonl file."""
+    return path / "pages.jsonl" if fmt == "html" else path
+
+
+# ---------------------------------------------------------------- formats
+
+class NotOurs(Exception):
+    """The existing output is not an interrupted predict.py output (the message says why)."""
+
+
+@dataclass
+class Done:
+    """What an interrupted run wrote: ``keep`` bytes of complete records, one (id, text hash) each."""
+
+    keep: int = 0
+    records: list[tuple[str, str]] = field(default_factory=list)
+
+
+class JsonlFormat:
+    """One JSON object per line: ``{"id", "entities", "error"?, "text_sha256"}``."""
+
+    header = footer = ""
+    prefix = b'{"id": '
+
+    def __init__(self, writer: PredictionWriter):
+        self.writer = writer
+
+    def record(self, doc: Document, score: float | None) -> str:
+        record = {"id": doc.id, "entities": [doc.entity(s) for s in doc.spans]}
+        return _json_line(record, doc)
+
+    def written_id(self, doc_id: str) -> str:
+        return doc_id
+
+    def scan(self, data: bytes) -> Done:
+        """Complete lines up to a partial last one, which an interruption may leave."""
+        done = Done()
+        for number, line in enumerate(data.splitlines(keepends=True), 1):
+            if not line.endswith(b"\n"):
+                if not (line.startswith(self.prefix) or self.prefix.startswith(line)):
+                    raise NotOurs(f"line {number} is not a record")
+                break
+            try:
+                record = json.loads(line)
+                done.records.append((str(record["id"]), record["text_sha256"]))
+            except (ValueError, KeyError, TypeError):
+                old = line.startswith(self.prefix) and b'"text_sha256"' not in line
+                raise NotOurs(f"line {number} is not a record" + (" of this version (no text_sha256)" if old else "")) from None
+            done.keep += len(line)
+        return done
+
+
+class HtmlFormat(JsonlFormat):
+    """A page per document, and a ``pages.jsonl`` manifest that is resumed like a jsonl output."""
+
+    def record(self, doc: Document, score: float | None) -> str:
+        from .html_view import html_page
+
+        folder = self.writer.path
+        slug = re.sub(r"[^\w.-]+", "_", doc.id)[:80]  # the number keeps names unique and in input order
+        page = f"{self.writer.count + 1:05d}-{slug}.html"
+        staging = folder / f".{page}.tmp"
+        staging.write_text(html_page(doc, self.writer.labels), encoding="utf-8")
+        os.replace(staging, folder / page)  # a page is never seen half-written
+        return _json_line({"id": doc.id, "page": page, "entities": len(doc.spans)}, doc)
+
+    def close(self) -> None:
+        from html import escape
+
+        rows = [json.loads(line) for line in self.writer.records.read_text(encoding="utf-8").splitlines()]
+        items = "\n".join(
+            f'<li><a href="{escape(r["page"])}">{escape(r["id"])}</a> ({r["entities"]} entities)'
+            + (f' <span class="error">{escape(r["error"])}</span>' if r.get("error") else "") + "</li>"
+            for r in rows
+        )
+        (self.writer.path / "index.html").write_text(
+            '<!DOCTYPE html>\n<html dir="rtl" lang="ar">\n<head><meta charset="utf-8"><title>arabic-ner</title></head>\n'
+            f'<body>\n<ol dir="ltr">\n{items}\n</ol>\n</body>\n</html>\n',
+            encoding="utf-8",
+        )
+
+
+class ConllFormat(JsonlFormat):
+    """``# doc_id = ID`` and ``# text_sha256 = HASH``, then ``word TAG`` lines; a blank line ends a sentence."""
+
+    prefix = b"# doc_id = "
+
+    def record(self, doc: Document, score: float | None) -> str:
+        header = [f"# doc_id = {one_line(doc.id)}", f"# text_sha256 = {doc.fingerprint()}"]
+        header += [f"# error = {one_line(doc.error)}"] if doc.error else []
+        body = list(conll_lines(doc, with_header=False)) if not doc.error else [""]
+        return "\n".join(header + body) + "\n"
+
+    def written_id(self, doc_id: str) -> str:
+        return one_line(doc_id)
+
+    def scan(self, data: bytes) -> Done:
+        """Documents start at ``# doc_id =`` lines. A document's end is not marked, so the last one
+        is always dropped and redone: that costs one document and can never keep a partial one."""
+        if data and not (data.startswith(self.prefix) or self.prefix.startswith(data)):
+            raise NotOurs("it does not start with a '# doc_id = ' line")
+        starts = [m.start() for m in re.finditer(rb"^# doc_id = ", data, re.M)]
+        done = Done()
+        for start, end in zip(starts, starts[1:]):
+            head = data[start:end].split(b"\n", 2)
+            found = re.match(rb"# text_sha256 = ([0-9a-f]+)$", head[1] if len(head) > 1 else b"")
+            if not found:
+                raise NotOurs(f"document {len(done.records) + 1} has no '# text_sha256 =' line (written by an older version?)")
+            done.records.append((head[0][len(self.prefix):].decode("utf-8"), found.group(1).decode()))
+            done.keep = end
+        return done
+
+
+class LabelStudioFormat(JsonlFormat):
+    """A JSON list of tasks, one per line: ``{"data": {"text", "doc_id"}, "predictions": [...]}``."""
+
+    header, footer = "[\n", "\n]\n"
+    prefix = b'{"data": '
+
+    def record(self, doc: Document, score: float | None) -> str:
+        data = {"text": doc.text, "doc_id": doc.id}
+        task: dict = {"data": data}
+        if doc.error:
+            data["error"] = doc.error
+        else:
+            task["predictions"] = [{
+                "model_version": self.writer.model_version,
+                "score": round(score, 4) if score is not None else None,
+                "result": [result_item(doc, s, i) for i, s in enumerate(doc.spans)],
+            }]
+        return (",\n" if self.writer.count else "") + json.dumps(task, ensure_ascii=False)
+
+    def scan(self, data: bytes) -> Done:
+        """Tasks, one per line after the opening bracket; the cut is made just after the last good
+        task (before its comma), where the writer would put the next separator."""
+        if not data.startswith(b"[\n"):
+            if b"[\n".startswith(data):
+                return Done()
+            raise NotOurs("it does not start with a '[' line")
+        done, offset = Done(keep=2), 2
+        lines = data[2:].splitlines(keepends=True)
+        for number, line in enumerate(lines, 2):
+            body = line.rstrip(b"\n").rstrip(b",")
+            try:
+                task = json.loads(body)
+                done.records.append((str(task["data"]["doc_id"]), Document("", task["data"]["text"]).fingerprint()))
+            except (ValueError, KeyError, TypeError):
+                rest = b"".join(lines[number - 2:])
+                if rest.strip() in (b"]", b"") or (b"\n" not in rest.rstrip(b"\n") and rest.startswith(self.prefix)):
+                    break  # the end of a complete list, or a task cut off by an interruption
+                raise NotOurs(f"line {number} is not a task written by predict.py") from None
+            done.keep = offset + len(body)
+            offset += len(line)
+        return done
+
+
+WRITERS = {"jsonl": JsonlFormat, "conll": ConllFormat, "labelstudio": LabelStudioFormat, "html": HtmlFormat}
+
+
+def _json_line(record: dict, doc: Document) -> str:
+    if doc.error:
+        record["error"] = doc.error
+    record["text_sha256"] = doc.fingerprint()
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- the writer
+
+class PredictionWriter:
+    """Writes tagged documents in one of :data:`FORMATS`, one record per document, in order.
+
+    Each record is written whole and flushed, and a file is synced to disk at least every second,
+    so an interrupted run leaves complete records plus at most one partial one. With
+    ``resume=True``, the complete records already in the file are read (``done``: their ids and
+    text hashes) and, once :func:`skip_done` has matched them to the input, kept; the partial
+    one is cut off. A file that is not an interrupted output of this tool is refused. Without
+    ``resume``, an existing file is an error unless ``overwrite=True``.
+    """
+
+    def __init__(self, path: str | Path, fmt: str, model_version: str = "", resume: bool = False,
+                 overwrite: bool = False, labels: tuple[str, ...] = ()):
+        if fmt not in FORMATS:
+            raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+        self.path = Path(path)
+        self.format = fmt
+        self.model_version = model_version
+        self.labels = labels  # the legend order of html pages
+        self.records = records_file(self.path, fmt)
+        self.kind = WRITERS[fmt](self)
+        self.done = Done()
+        if check_output(self.path, fmt, resume, overwrite) and resume:
+            try:
+                self.done = self.kind.scan(self.records.read_bytes())
+            except NotOurs as exc:
+                raise UserError(f"{self.records}: cannot resume: {exc}, so it is not an interrupted predict.py "
+                                f"--format {fmt} output; give another --output, or --overwrite to replace it") from None
+        self.count = len(self.done.records)
+        self.file = None
+        self._regular = True
+        self._synced = time.monotonic()
+
+    @property
+    def done_ids(self) -> list[str]:
+        return [doc_id for doc_id, _ in self.done.records]
+
+    def _open(self) -> None:
+        """Open the file at the first write, so that a refused resume never touches it."""
+        self.records.parent.mkdir(parents=True, exist_ok=True)
+        if self.done.records:
+            self.file = open(self.records, "r+b")
+            self.file.truncate(self.done.keep)
+            self.file.seek(self.done.keep)
+        else:
+            self.file = open(self.records, "wb")
+            self._regular = stat.S_ISREG(os.fstat(self.file.fileno()).st_mode)
+            self.file.write(self.kind.header.encode("utf-8"))
+
+    def write(self, doc: Document, score: float | None) -> None:
+        if self.file is None:
+            self._open()
+        self._put(self.kind.record(doc, score))
+        self.count += 1
+
+    def _put(self, text: str) -> None:
+        self.file.write(text.encode("utf-8"))
+        self.file.flush()
+        if self._regular and time.monotonic() - self._synced > 1.0:  # survive a power cut, without an fsync per document
+            os.fsync(self.file.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        if self.file is None:
+            self._open()
+        self._put(self.kind.footer)
+        if self._regular:
+            os.fsync(self.file.fileno())
+        self.file.close()
+        if hasattr(self.kind, "close"):
+            self.kind.close()
+
+    def __enter__(self) -> PredictionWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def skip_done(documents: Iterator[Document], writer: PredictionWriter) -> Iterator[Document]:
+    """Read past the documents an interrupted run already wrote, checking, before anything is
+    written, that each kept record has the same id and the same text as the input's document
+    at its place; return the rest."""
+    documents = iter(documents)
+    for n, (done_id, done_hash) in enumerate(writer.done.records, 1):
+        doc = next(documents, None)
+        if doc is None:
+            found = "the input ends before it"
+        elif writer.kind.written_id(doc.id) != done_id:
+            found = f"the input's document {n} is {doc.id!r}"
+        elif doc.fingerprint() != done_hash:
+            found = f"the input's document {n} has the same id but another text"
+        else:
+            continue
+        raise UserError(f"{writer.path}: record {n} is {done_id!r} but {found}; this output belongs to other input. "
+                        "Give another --output, or --overwrite to start again.")
+    return documents
+
+
+def write_tagged(writer: PredictionWriter, records: Iterable[tuple[Document, float | None]]) -> Counter:
+    """Write ``(document, score)`` records and count them: tagged, empty, failed, entities.
+    A failed document's error is printed as it passes."""
+    from tqdm import tqdm
+
+    counts: Counter = Counter()
+    for doc, score in records:
+        writer.write(doc, score)
+        counts["failed" if doc.error else "empty" if not doc.text.strip() else "tagged"] += 1
+        counts["entities"] += len(doc.spans)
+        if doc.error:
+            tqdm.write(f"error: {doc.error}", file=sys.stderr)
+    return counts
+
+
+def summary(counts: Counter, writer: PredictionWriter) -> str:
+    return (
+        f"{counts['tagged']} tagged, {counts['empty']} empty, {counts['failed']} failed; "
+        f"{counts['entities']} entities -> {writer.path} ({writer.format})"
+    )
