@@ -42,7 +42,7 @@ $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
 	touch $@
 
 demo: install
-	$(PY) train.py --config configs/tiny.yaml
+	$(PY) train.py --config configs/tiny.yaml --overwrite
 	$(PY) train.py --config configs/tiny.yaml --cv 5 --output-dir models/tiny
 	$(PY) evaluate.py --model models/tiny --data annotations/corpus.json --output-dir reports/tiny
 	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.jsonl --overwrite

@@ -38,18 +38,24 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     from arabic_ner.evaluation import score_conll, score_documents, seen_in_training, write_report
-    from arabic_ner.problems import Problems
+    from arabic_ner.outputs import check_report_output
+    from arabic_ner.problems import Problems, UserError
 
     problems = Problems()
     if args.conll:
-        report = score_conll(Path(args.conll), problems)
         out = args.output_dir or f"reports/{Path(args.conll).stem}"
+        check_report_output(out, [args.conll])
+        report = score_conll(Path(args.conll), problems)
         paths = write_report(report, None, out, f"Evaluation of {args.conll}", plots=True)
     else:
         from arabic_ner.inference import Tagger
         from arabic_ner.labels import entity_types
+        from arabic_ner.precision import check_device
         from arabic_ner.training import load_documents
 
+        out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
+        check_report_output(out, [args.data])
+        check_device(args.device)
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
                              dtype=args.dtype)
         print(tagger.precision.line(), file=sys.stderr)
@@ -58,7 +64,9 @@ def main(argv=None):
         labels = entity_types(tagger.id2label)
         gold = load_documents([Source(args.data, label_map=parse_label_map(args.map))], labels, problems)
         problems.print(warnings_only=True)
-        problems.raise_if_errors(args.data)
+        problems.raise_if_errors(args.data, hint="")
+        if not gold:
+            raise UserError(f"{args.data}: no annotated documents to score (tasks need a completed annotation and a text)")
         predicted = [t.document for t in tagger.tag(gold)]
         report, errors = score_documents(gold, predicted, labels)
         report = {"model": args.model, "data": args.data, **report}
@@ -68,7 +76,6 @@ def main(argv=None):
             print(f"warning: {seen} of the {len(gold)} documents in {args.data} were in {args.model}'s training data; "
                   "their scores say how well it learnt them, not how well it generalises (score held-out documents, "
                   "or run train.py --cv)", file=sys.stderr)
-        out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
         paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}", plots=True)
     strict = report["seqeval"]["strict"]["micro"]
     line = f"seqeval strict micro F1 {100 * strict['f1']:.1f}"

@@ -28,15 +28,18 @@ def parse_args(argv):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
+    again.add_argument("--overwrite", action="store_true", help="replace the model already in the output dir")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     from arabic_ner.config import load_config, parse_label_map
+    from arabic_ner.outputs import check_model_output
     from arabic_ner.problems import Problems, UserError
-    from arabic_ner.training import check_data, cross_validate, dev_split, load_documents, train_model
+    from arabic_ner.training import check_data, cross_validate, dev_split, load_documents, train_model, warn_dev_overlap
 
     label_map = parse_label_map(args.map)
     if label_map and not (args.train or args.dev):
@@ -49,6 +52,10 @@ def main(argv=None):
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
     config = load_config(args.config, overrides)
     paths = [s.path for s in config.train] + ([config.dev.path] if config.dev else [])
+    if args.cv is not None and args.cv < 2:
+        raise UserError(f"--cv {args.cv}: K-fold cross-validation needs K of 2 or more (5 is usual)")
+    if not args.check:
+        check_model_output(config.output_dir, paths, resume=args.resume, overwrite=args.overwrite, cv=args.cv is not None)
 
     problems = Problems()
     documents = load_documents(config.train, config.labels, problems)
@@ -66,7 +73,7 @@ def main(argv=None):
     if not documents:
         raise UserError(f"no annotated documents in {', '.join(paths[:len(config.train)])}; nothing to train on")
 
-    if args.cv:
+    if args.cv is not None:
         from arabic_ner.distributed import launched
 
         if args.resume:
@@ -80,6 +87,8 @@ def main(argv=None):
     if dev_documents is None:
         documents, dev_documents = dev_split(config, documents)
         print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
+    else:
+        warn_dev_overlap(documents, dev_documents, config.dev.path)
     metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume)
     if not metrics:
         return 0  # another process of a multi-process run: the first one reports

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from arabic_ner.annotations import labelstudio_task
-from arabic_ner.config import Config, Source, load_config, parse_label_map
+from arabic_ner.config import Config, ScratchModel, Source, load_config, parse_label_map
 from arabic_ner.document import Document, Span
 from arabic_ner.modeling import replace_classifier
 from arabic_ner.problems import UserError
@@ -79,7 +79,7 @@ def _docs(source: str, n: int) -> list[Document]:
 
 
 def test_dev_split_and_cv_folds_draw_only_on_holdout_sources():
-    config = Config(model="scratch", scratch={}, train=[Source("a.json"), Source("b.txt", holdout=False)])
+    config = Config(model="scratch", scratch=ScratchModel(), train=[Source("a.json"), Source("b.txt", holdout=False)])
     documents = _docs("a.json", 5) + _docs("b.txt", 3)
     pool, fixed = held_out(config, documents)
     assert [d.source for d in pool] == ["a.json"] * 5 and [d.source for d in fixed] == ["b.txt"] * 3
@@ -120,7 +120,7 @@ def test_replace_classifier_copies_rows_of_labels_with_the_same_name():
         id2label=dict(enumerate(source)), label2id={l: i for i, l in enumerate(source)},
     ))
     old_weight, old_bias = model.classifier.weight.detach().clone(), model.classifier.bias.detach().clone()
-    labels = Config(model="scratch", scratch={}).model_labels
+    labels = Config(model="scratch", scratch=ScratchModel()).model_labels
     copied, new = replace_classifier(model, labels, "m")
     assert copied == ["O", "B-LOC", "I-LOC"] and "B-PERS" not in labels and "B-ORG" in new
     for label in copied:

@@ -83,7 +83,11 @@ def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[st
     if not path.is_file():
         raise UserError(f"{path}: file not found")
     y_true, y_pred, gold, pred = [], [], [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 (byte {exc.start}); convert it, e.g. iconv -f UTF-16 -t UTF-8 (or -f cp1256)") from None
+    for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-" or line.startswith("# "):
             if gold:
@@ -102,7 +106,7 @@ def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[st
     if gold:
         y_true.append(gold)
         y_pred.append(pred)
-    problems.raise_if_errors(str(path))
+    problems.raise_if_errors(str(path), hint="")
     if not y_true:
         raise UserError(f"{path}: no tokens found; expected lines of 'token GOLD PRED'")
     return y_true, y_pred

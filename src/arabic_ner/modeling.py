@@ -241,6 +241,8 @@ def load_trained(path: str, allow_pickle: bool = False):
     config = _from_pretrained(AutoConfig, path, None)
     check_scheme(config, path, note=False)  # before any weights are read; the Tagger notes the rest
     if Path(path).is_dir():
+        if not allow_pickle:
+            _require_safetensors(Path(path))
         check_model_files(Path(path), config)
     model = _from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
     tokenizer = load_tokenizer(path, None)

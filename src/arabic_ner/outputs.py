@@ -69,8 +69,9 @@ def check_output(path: str | Path, fmt: str, resume: bool = False, overwrite: bo
     return exists
 
 
-def check_not_input(output: Path, inputs: Iterable[str | Path], option: str) -> None:
-    """An output must never be an input, lie inside an input folder, or be a folder holding an input."""
+def check_not_input(output: Path, inputs: Iterable[str | Path], option: str, replaces_folder: bool = False) -> None:
+    """An output must never be an input or lie inside an input folder; a folder that is replaced
+    whole (``replaces_folder``) must not hold an input either."""
     out = output.resolve()
     for given in inputs:
         source = Path(given).resolve()
@@ -79,9 +80,37 @@ def check_not_input(output: Path, inputs: Iterable[str | Path], option: str) -> 
         if source in out.parents:
             raise UserError(f"{output}: is inside the input folder {given}, where it would be read as input; "
                             f"give an {option} outside it")
-        if out in source.parents and option == "--output-dir":
+        if out in source.parents and replaces_folder:
             raise UserError(f"{output}: holds the input {given}, and writing the model replaces the folder; "
                             f"give an {option} that holds no input")
+
+
+def check_model_output(directory: str | Path, inputs: Iterable[str | Path], resume: bool = False,
+                       overwrite: bool = False, cv: bool = False) -> None:
+    """Refuse, before any work, a model output directory that training would wrongly replace: one
+    holding an input, a folder train.py did not write, or a trained model without ``--overwrite``.
+    (Cross-validation only adds its report to the directory.)"""
+    directory = Path(directory)
+    check_not_input(directory, inputs, "--output-dir", replaces_folder=not cv)
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory}: is a file; give a folder for the model (--output-dir)")
+    entries = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
+    if entries and not (resume or cv):
+        if "training_config.yaml" not in entries and not entries <= {"checkpoints"}:
+            raise UserError(f"{directory}: is a folder that train.py did not write, and training replaces the folder "
+                            "with the model; give a new or empty --output-dir")
+        if "config.json" in entries and not overwrite:
+            raise UserError(f"{directory}: holds a trained model; pass --overwrite to replace it, or give another --output-dir")
+    check_writable(directory.parent)  # the model is written beside it, then renamed into place
+
+
+def check_report_output(directory: str | Path, inputs: Iterable[str | Path]) -> None:
+    """A report folder: not an input, not a file, and writable; checked before the evaluation runs."""
+    directory = Path(directory)
+    check_not_input(directory, inputs, "--output-dir")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory}: is a file; give a folder for the report (--output-dir)")
+    check_writable(directory)
 
 
 def check_writable(folder: Path) -> None:

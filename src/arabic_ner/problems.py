@@ -59,11 +59,11 @@ class Problems:
                 continue
             print(problem, file=file or sys.stderr)
 
-    def raise_if_errors(self, what: str = "the data") -> None:
+    def raise_if_errors(self, what: str = "the data", hint: str = "train.py --check shows every problem") -> None:
         """Raise a UserError listing every error (warnings are only printed by the caller)."""
         errors = self.errors
         if errors:
             raise UserError(
                 *(str(p) for p in errors),
-                f"{len(errors)} error(s) in {what}; fix them and run again (train.py --check shows every problem).",
+                f"{len(errors)} error(s) in {what}; fix them and run again" + (f" ({hint})." if hint else "."),
             )

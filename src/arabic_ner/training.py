@@ -9,6 +9,7 @@ best checkpoint is kept. A saved model directory holds the standard Hugging Face
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
@@ -33,14 +34,20 @@ from .problems import Problems, UserError
 from .text import Word, split_words
 
 CHECKPOINTS = "checkpoints"
+DATA_FINGERPRINT = "training_data.sha256"
 
 
 def load_documents(sources: Sequence[Source | str], labels: Sequence[str], problems: Problems) -> list[Document]:
     """Read every annotation source with its label map, printing what was skipped; errors stay in
     ``problems``. A document's ``source`` is its file's path as :func:`source_key` writes it."""
-    documents = []
-    for source in sources:
+    documents, files = [], {}
+    for n, source in enumerate(sources):
         source = Source(source) if isinstance(source, str) else source
+        same = next((seen for path, seen in files.items() if _same_file(path, source.path)), None)
+        if same is not None:
+            raise UserError(f"{source.path}: is the same file as {same}, listed before it; list each file once "
+                            "(to see a file's documents more often, give it a weight, e.g. weight: 2)")
+        files[source.path] = source.path
         stats = ReadStats()
         read = read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines)
         for line in stats.lines(source.path):
@@ -55,6 +62,24 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
         if n > 1:
             problems.error(f"{source}: document {doc_id}", f"appears {n} times; give each task a unique data.doc_id")
     return documents
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def warn_dev_overlap(train_docs: list[Document], dev_docs: list[Document], dev_path: str) -> None:
+    """Warn when dev documents are also training documents: their scores then say how well the model
+    learnt them, not how well it does on new text."""
+    trained = {d.fingerprint() for d in train_docs}
+    seen = sum(d.fingerprint() in trained for d in dev_docs)
+    if seen:
+        print(f"warning: {seen} of the {len(dev_docs)} dev documents in {dev_path} are also training documents; "
+              "their dev scores are not held-out scores (give a --dev file with other documents, or leave --dev out "
+              "to split one off)", file=sys.stderr)
 
 
 def source_key(path: str | Path) -> str:
@@ -254,6 +279,23 @@ def ner_trainer(window_weights: list[float] | None = None, **kwargs):
     return NerTrainer(**kwargs)
 
 
+def stop_on_nan(config: Config):
+    """A callback that stops training with one line when the logged loss stops being a number:
+    the weights are then NaN too, and such a model would predict nothing without a word."""
+    from transformers import TrainerCallback
+
+    class StopOnNan(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            loss = (logs or {}).get("loss", (logs or {}).get("train_loss"))
+            if isinstance(loss, float) and not math.isfinite(loss):
+                raise UserError(
+                    f"training stopped at step {state.global_step}: the loss became {loss}, so the weights are no longer "
+                    f"numbers. Lower learning_rate (now {config.learning_rate:g}), or keep warmup_steps > 0; nothing was saved."
+                )
+
+    return StopOnNan()
+
+
 def argmax_logits(logits, labels):
     """Keep only the predicted ids between evaluation steps, not the full logits."""
     return logits.argmax(dim=-1)
@@ -359,7 +401,8 @@ def train_model(
 
     output_dir = Path(output_dir)
     checkpoints = output_dir / CHECKPOINTS
-    last = _resume_point(config, checkpoints, resume)
+    fingerprint = data_fingerprint(train_docs, dev_docs)
+    last = _resume_point(config, checkpoints, resume, fingerprint)
     set_seed(config.seed)
     data = training_data(config, train_docs, dev_docs, tokenizer_dir=last)
     tokenizer, model, train_rows = data.tokenizer, data.model, data.train_rows
@@ -374,12 +417,19 @@ def train_model(
         processing_class=tokenizer,
         compute_metrics=data.dev_scorer,
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
+        callbacks=[stop_on_nan(config)],
     )
     main_process = trainer.is_world_process_zero()
     if main_process:
         checkpoints.mkdir(parents=True, exist_ok=True)
         config.save(checkpoints / "training_config.yaml")  # what --resume checks the config against
-    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+        (checkpoints / DATA_FINGERPRINT).write_text(fingerprint + "\n", encoding="utf-8")  # and the data
+    try:
+        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    except UserError:
+        if main_process:
+            shutil.rmtree(checkpoints, ignore_errors=True)  # checkpoints of a diverged run are not worth resuming
+        raise
     if not main_process:  # under DDP, the first process scores and writes the model
         trainer.accelerator.wait_for_everyone()
         return {}
@@ -414,7 +464,19 @@ def train_model(
     return metrics
 
 
-def _resume_point(config: Config, checkpoints: Path, resume: bool) -> Path | None:
+def data_fingerprint(train_docs: list[Document], dev_docs: list[Document]) -> str:
+    """A hash of the training and dev documents (texts and spans), so --resume can tell whether the data changed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, docs in (("train", train_docs), ("dev", dev_docs)):
+        for doc in docs:
+            digest.update(json.dumps([name, doc.id, doc.fingerprint(), [(s.start, s.end, s.label) for s in doc.spans]],
+                                     ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _resume_point(config: Config, checkpoints: Path, resume: bool, fingerprint: str = "") -> Path | None:
     """The checkpoint to continue from, after checking that the run may start or resume at all."""
     complete = [c for c in checkpoints.glob("checkpoint-*") if _is_complete(c)] if checkpoints.is_dir() else []
     newest = max(complete, key=lambda c: int(c.name.split("-")[-1]), default=None)
@@ -439,6 +501,12 @@ def _resume_point(config: Config, checkpoints: Path, resume: bool) -> Path | Non
                 f"--resume: the config differs from the interrupted run's ({saved}) in {', '.join(changed)}; "
                 "resume with the same config and data, or train afresh"
             )
+    saved_data = checkpoints / DATA_FINGERPRINT
+    if fingerprint and saved_data.is_file() and saved_data.read_text(encoding="utf-8").strip() != fingerprint:
+        raise UserError(
+            f"--resume: the training or dev documents differ from the interrupted run's (texts, spans or split); "
+            f"resume with the same data, or train afresh with --overwrite after deleting {checkpoints}"
+        )
     print(f"resuming from {newest}", file=sys.stderr)
     return newest
 
