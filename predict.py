@@ -59,28 +59,35 @@ def main(argv=None):
         raise UserError("--resume works in a single process; run predict.py without accelerate launch to resume")
     check_device(args.device)
     documents = iter_input(args.input)  # checks the input as a whole before the model loads
+
+    def make_writer():
+        version = model_version(args.model) if fmt == "labelstudio" and Path(args.model).is_dir() else ""
+        return PredictionWriter(args.output, fmt, version, resume=args.resume, overwrite=args.overwrite)
+
     state = process_state() if launched() else None
+    writer = None if state else make_writer()  # a resumed output is checked before the model loads
+    if writer is not None and writer.done_ids:
+        documents = skip_done(documents, writer)  # ids and texts, before anything is written
+        print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)
     device = args.device or (str(state.device) if state and state.device.type == "cuda" else None)
     tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, max_batch_tokens=args.max_batch_tokens,
                          allow_pickle=args.allow_pickle, dtype=args.dtype)
     print(tagger.precision.line(), file=sys.stderr)
-
-    def make_writer():
-        version = model_version(args.model) if fmt == "labelstudio" else ""
-        return PredictionWriter(args.output, fmt, version, resume=args.resume, overwrite=args.overwrite,
-                                labels=tuple(entity_types(tagger.id2label)))
+    labels = tuple(entity_types(tagger.id2label))  # the legend order of html pages
 
     if state is not None:
-        counts, writer = predict_in_processes(state, tagger, documents, Path(args.output), make_writer)
+        def make_labelled_writer():
+            writer = make_writer()
+            writer.labels = labels
+            return writer
+
+        counts, writer = predict_in_processes(state, tagger, documents, Path(args.output), make_labelled_writer)
         if counts is None:
             return 0  # not the first process: the first one reports
         print(summary(counts, writer), file=sys.stderr)
         return 1 if counts["failed"] else 0
 
-    writer = make_writer()
-    if writer.done_ids:
-        documents = skip_done(documents, writer)  # checks ids and texts before anything is written
-        print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)
+    writer.labels = labels
     with writer, StopOnInterrupt() as interrupt:
         progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=len(writer.done_ids))
         counts = write_tagged(writer, ((t.document, t.score) for t in progress))

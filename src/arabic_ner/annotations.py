@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .conll import read_conll
+from .conll import read_conll, tag_like
 from .document import Document, Span
 from .problems import Problems, UserError
 from .text import JOIN, SPACE, char_class, split_words
@@ -103,14 +103,14 @@ def _starts_entity(stem: str, label: str, starts: set[tuple[str, str]]) -> bool:
 
 
 def looks_like_json(path: Path) -> bool:
-    """Whether the file's first characters open a JSON array or object (a CoNLL line never does:
-    ``[ O`` has a space and a tag after the bracket)."""
+    """Whether the file opens a JSON array or object: its first character is ``[`` or ``{`` and its
+    first line does not end in a tag, as every CoNLL line does (``[ O``, ``[1] O``)."""
     with open(path, "rb") as f:
-        head = f.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if head[:1] not in ("[", "{"):
-        return False
-    rest = head[1:].lstrip(" \t\r\n")
-    return rest[:1] in (("{", "]") if head[0] == "[" else ('"', "}")) or not rest
+        raw = f.read(4096)
+    head = raw.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    line, newline, _ = head.partition("\n")
+    cut = not newline and len(raw) == 4096  # a minified export: no CoNLL line is that long
+    return head[:1] in ("[", "{") and (cut or not tag_like(line.split()[-1]))
 
 
 def load_json(path: Path):

@@ -77,7 +77,7 @@ def check_not_input(output: Path, inputs: Iterable[str | Path], option: str, rep
         source = Path(given).resolve()
         if out == source or (out.exists() and source.exists() and os.path.samefile(out, source)):
             raise UserError(f"{output}: is the input {given}; writing there would destroy it. Give another {option}.")
-        if source in out.parents:
+        if source.is_dir() and source in out.parents:
             raise UserError(f"{output}: is inside the input folder {given}, where it would be read as input; "
                             f"give an {option} outside it")
         if out in source.parents and replaces_folder:
