@@ -173,7 +173,7 @@ def test_check_exits_non_zero_on_bad_data(tmp_path):
 def test_malformed_json_stops_training_with_line_and_column(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('[{"data": {"text": "x"}, "annotations": [}]', encoding="utf-8")
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad))
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad.json: malformed JSON at line 1, column 42" in result.stderr
 

@@ -49,11 +49,11 @@ class Tagger:
                  dtype: str = "fp32"):
         import torch
 
-        check_device(device)
         meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         # chosen before the model moves, so a request the device cannot honour fails with its own message
         self.precision = choose_precision(dtype, self.device)
+        check_device(device)
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.model, self._autocast = prepare(model, self.precision, self.device)
         max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
