@@ -46,7 +46,9 @@ from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
 from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item, result_spans
-from .cli import run
+from .cli import positive, run
+from .outputs import check_output_file, write_whole
+from .precision import check_device
 from .colours import type_colours
 from .document import Span
 from .problems import Problems, UserError
@@ -385,11 +387,12 @@ def push(server: Server, args) -> int:
     from .modeling import model_version
     from .inputs import iter_input
 
+    documents = iter_input(args.input)  # the input as a whole is checked before the model loads
     tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
     labels = entity_types(tagger.id2label)
     version = model_version(args.model)
     project = project_for(server, args.project, labels, version)
-    report = import_predictions(server, project, tagger.tag(iter_input(args.input)), version, args.import_batch)
+    report = import_predictions(server, project, tagger.tag(documents), version, args.import_batch)
     if getattr(project, "model_version", None) != version:
         # the version whose predictions pre-fill the labeling screen
         with _answers(server.url, "setting the project's model version"):
@@ -432,8 +435,7 @@ def pull(server: Server, args) -> int:
         converted += fix_utf16_offsets(task)
         kept.append(task)
     output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(kept, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_whole(output, json.dumps(kept, ensure_ascii=False, indent=1) + "\n")
 
     # The same reader train.py uses: what it would say about the file, it says now.
     problems = Problems()
@@ -525,7 +527,7 @@ def score(server: Server, args) -> int:
         print(f"{name:<12}{100 * row['precision']:>8.1f}{100 * row['recall']:>8.1f}{100 * row['f1']:>8.1f}{row['support']:>7}")
     if args.output:
         report = {"project": project.id, "model_version": version, "tasks": len(scored.gold), "spans": scores}
-        Path(args.output).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_whole(args.output, json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     if problems.errors:
         print(f"{len(problems.errors)} span(s) could not be read and are not in these scores: "
               "fix them in Label Studio and score again", file=sys.stderr)
@@ -544,24 +546,26 @@ def parse_args(argv):
     p.add_argument("--model", required=True, metavar="DIR", help="trained model directory")
     p.add_argument("--input", required=True, metavar="PATH", help=".txt, folder of .txt, .jsonl or Label Studio .json")
     p.add_argument("--project", required=True, metavar="NAME_OR_ID", help="project id, or title (created if missing)")
-    p.add_argument("--import-batch", type=int, default=IMPORT_BATCH, metavar="N", help=f"tasks per import request (default {IMPORT_BATCH})")
-    p.add_argument("--batch-size", type=int, default=32, help="most windows per tagging batch (default 32)")
+    p.add_argument("--import-batch", type=positive, default=IMPORT_BATCH, metavar="N", help=f"tasks per import request (default {IMPORT_BATCH})")
+    p.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
     p = commands.add_parser("pull", help="write the reviewed annotations to a file train.py reads")
     p.add_argument("--project", required=True, metavar="ID", help="project id (or exact title)")
     p.add_argument("--output", required=True, metavar="FILE.json", help="e.g. annotations/reviewed.json")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output (e.g. an earlier pull)")
     p = commands.add_parser("score", help="span P/R/F1 of the predictions against the reviewed annotations")
     p.add_argument("--project", required=True, metavar="ID", help="project id (or exact title)")
     p.add_argument("--model-version", help="whose predictions to score; default: the project's model version")
     p.add_argument("--output", metavar="FILE.json", help="also write the scores as JSON")
-    args = parser.parse_args(argv)
-    if getattr(args, "import_batch", 1) < 1:
-        parser.error("--import-batch must be at least 1")
-    return args
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if getattr(args, "output", None):
+        check_output_file(args.output, args.overwrite)  # before connecting or any work
+    check_device(getattr(args, "device", None))
     server = connect()
     return {"push": push, "pull": pull, "score": score}[args.command](server, args)
 

@@ -104,6 +104,32 @@ def check_model_output(directory: str | Path, inputs: Iterable[str | Path], resu
     check_writable(directory.parent)  # the model is written beside it, then renamed into place
 
 
+def check_output_file(path: str | Path, overwrite: bool, option: str = "--output") -> None:
+    """A file that is written whole (``pull``, ``score``): not a folder, not replaced without
+    ``--overwrite``, in a place that can be written."""
+    path = Path(path)
+    if _is_stream(path):
+        return
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give a file name for {option}")
+    if path.exists() and not overwrite:
+        raise UserError(f"{path}: exists; pass --overwrite to replace it, or give another {option}")
+    check_writable(path.parent)
+
+
+def write_whole(path: str | Path, text: str) -> None:
+    """Write ``text`` to a sibling, then rename it into place: the file is never seen half-written."""
+    path = Path(path)
+    if _is_stream(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
 def check_report_output(directory: str | Path, inputs: Iterable[str | Path]) -> None:
     """A report folder: not an input, not a file, and writable; checked before the evaluation runs."""
     directory = Path(directory)
