@@ -92,6 +92,8 @@ def main(argv=None):
         progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=len(writer.done_ids))
         counts = write_tagged(writer, ((t.document, t.score) for t in progress))
     print(summary(counts, writer), file=sys.stderr)
+    if writer.count == 0:
+        print(f"warning: {args.input} holds no documents, so {args.output} holds no records", file=sys.stderr)
     if interrupt.requested():
         print(f"interrupted: {writer.count} documents are in {args.output}; run again with --resume to continue", file=sys.stderr)
         return 130

@@ -414,6 +414,8 @@ def test_a_nan_loss_stops_training_with_one_line():
     callback.on_log(None, state, None, logs={"loss": 0.3})
     with pytest.raises(UserError, match=r"step 12: the loss became nan.*Lower learning_rate \(now 0.5\)"):
         callback.on_log(None, state, None, logs={"loss": float("nan")})
+    with pytest.raises(UserError, match=r"step 12: the grad norm became inf"):  # the Trainer may log a loss of 0.0 then
+        callback.on_log(None, state, None, logs={"loss": 0.0, "grad_norm": float("inf")})
 
 
 def test_dev_documents_that_are_training_documents_are_warned_about(capsys):

@@ -61,6 +61,8 @@ def read_annotations(
     any other is read as CoNLL. ``label_map`` renames (``GPE: LOC``) or drops (``PERS: None``)
     the file's labels before they are checked against ``labels``."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the annotation files in it one by one (a Label Studio export or a CoNLL file)")
     if not path.is_file():
         raise UserError(f"{path}: annotation file not found")
     stats = stats if stats is not None else ReadStats()

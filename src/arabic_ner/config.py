@@ -114,6 +114,10 @@ class Config:
                 problems.append(f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)")
         if len(set(self.labels)) != len(self.labels):
             problems.append(f"labels: {self.labels} lists a type twice")
+        if not self.train:
+            problems.append("train: list at least one annotation file (Label Studio export or CoNLL)")
+        if not self.output_dir.strip():
+            problems.append("output_dir: must name a folder for the model, e.g. models/tiny")
         for n, source in enumerate(self.train):
             problems += source.check(self.labels, f"train[{n}] ({source.path})")
         if self.dev is not None:

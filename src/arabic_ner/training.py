@@ -286,12 +286,14 @@ def stop_on_nan(config: Config):
 
     class StopOnNan(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            loss = (logs or {}).get("loss", (logs or {}).get("train_loss"))
-            if isinstance(loss, float) and not math.isfinite(loss):
-                raise UserError(
-                    f"training stopped at step {state.global_step}: the loss became {loss}, so the weights are no longer "
-                    f"numbers. Lower learning_rate (now {config.learning_rate:g}), or keep warmup_steps > 0; nothing was saved."
-                )
+            for key in ("loss", "grad_norm", "eval_loss", "train_loss"):
+                value = (logs or {}).get(key)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise UserError(
+                        f"training stopped at step {state.global_step}: the {key.replace('_', ' ')} became {value}, so the "
+                        f"weights are no longer numbers. Lower learning_rate (now {config.learning_rate:g}), or keep "
+                        "warmup_steps > 0; nothing was saved."
+                    )
 
     return StopOnNan()
 
@@ -378,6 +380,7 @@ def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
         load_best_model_at_end=has_dev,
         save_total_limit=1,  # the Trainer also keeps the best one
         report_to="none",
+        logging_nan_inf_filter=False,  # a NaN loss is logged as NaN, so stop_on_nan sees it
         disable_tqdm=False,
         # Without a GPU, accelerate must be told to use the CPU, or processes started by
         # `accelerate launch` / torchrun would not join one DDP group (gloo) and train apart.
@@ -429,6 +432,8 @@ def train_model(
     except UserError:
         if main_process:
             shutil.rmtree(checkpoints, ignore_errors=True)  # checkpoints of a diverged run are not worth resuming
+            if output_dir.is_dir() and not any(output_dir.iterdir()):
+                output_dir.rmdir()
         raise
     if not main_process:  # under DDP, the first process scores and writes the model
         trainer.accelerator.wait_for_everyone()
