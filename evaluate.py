@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from arabic_ner.cli import run
+from arabic_ner.cli import positive, run
 
 
 def parse_args(argv):
@@ -24,7 +24,7 @@ def parse_args(argv):
     parser.add_argument("--map", action="append", default=[], metavar="LABEL=TARGET",
                         help="read --data's labels through a map, e.g. --map PERS=null --map GPE=LOC")
     parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=positive, default=32, help="most windows per batch (default 32)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
                         help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32")

@@ -54,18 +54,21 @@ def main(argv=None):
     from arabic_ner.problems import UserError
 
     fmt = format_for(args.output, args.format)
-    check_output(args.output, fmt, args.resume, args.overwrite, inputs=[args.input])  # in every process, before any work
+    check_output(args.output, fmt, args.resume, args.overwrite, inputs=[args.input, args.model])  # in every process, before any work
     if launched() and args.resume:
         raise UserError("--resume works in a single process; run predict.py without accelerate launch to resume")
     check_device(args.device)
     documents = iter_input(args.input)  # checks the input as a whole before the model loads
 
     def make_writer():
-        version = model_version(args.model) if fmt == "labelstudio" and Path(args.model).is_dir() else ""
+        version = model_version(args.model) if Path(args.model).is_dir() else args.model
         return PredictionWriter(args.output, fmt, version, resume=args.resume, overwrite=args.overwrite)
 
     state = process_state() if launched() else None
     writer = None if state else make_writer()  # a resumed output is checked before the model loads
+    named = format_for(args.output, None)
+    if named != fmt and Path(args.output).suffix.lower() in (".jsonl", ".conll", ".json"):
+        print(f"warning: {args.output}: the name says {named}, but --format {fmt} is written into it", file=sys.stderr)
     if writer is not None and writer.done_ids:
         documents = skip_done(documents, writer)  # ids and texts, before anything is written
         print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)

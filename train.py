@@ -60,6 +60,10 @@ def main(argv=None):
     problems = Problems()
     documents = load_documents(config.train, config.labels, problems)
     dev_documents = load_documents([config.dev], config.labels, problems) if config.dev else None
+    if not documents:
+        problems.error(" + ".join(paths[:len(config.train)]), "no annotated documents to train on (what was skipped is listed above)")
+    for advice in config.advice():
+        print(f"warning: config: {advice}", file=sys.stderr)
     if args.check:
         check = check_data(config, documents + (dev_documents or []), problems)
         problems.print()

@@ -464,7 +464,8 @@ def _task(**changes) -> dict:
 ])
 def test_malformed_label_studio_structure_is_an_error_naming_file_task_and_item(capsys, tmp_path, task, message):
     path = tmp_path / "export.json"
-    path.write_text(json.dumps([task], ensure_ascii=True), encoding="utf-8")
+    good = ls_task(marked("في ⟦LOC|الموصل⟧", "d2"), 8)
+    path.write_text(json.dumps([task, good], ensure_ascii=True), encoding="utf-8")
     code, out, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", path, "--check")
     assert code == 1 and "Traceback" not in err
     errors = [line for line in (out + err).splitlines() if line.startswith("error:")]
@@ -477,3 +478,91 @@ def test_result_items_of_other_types_are_counted_in_a_note(capsys, tmp_path):
     path = write_ls(tmp_path / "export.json", [task])
     code, out, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", path, "--check")
     assert code == 0 and "result items other than spans were left out (1 of type 'relation')" in out + err
+
+
+# ---------------------------------------------------------------- found by a second probe
+
+def test_an_output_inside_the_model_directory_is_refused(capsys, model_dir, jsonl):
+    before = digest(model_dir / "config.json")
+    code, _, err = call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", model_dir / "config.json", "--overwrite")
+    assert code == 2 and "is inside the input folder" in one_line(err)
+    assert digest(model_dir / "config.json") == before
+
+
+def test_resume_with_another_model_is_refused(capsys, model_dir, jsonl, tmp_path):
+    import shutil
+
+    out = tmp_path / "o.jsonl"
+    assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", out)[0] == 0
+    other = tmp_path / "other"
+    shutil.copytree(model_dir, other)
+    before = digest(out)
+    code, _, err = call(capsys, "predict", "--model", other, "--input", jsonl, "--output", out, "--resume")
+    assert code == 2 and "resume with the same model" in one_line(err)
+    assert digest(out) == before
+    assert {r["model_version"] for r in records(out)} == {f"m-{records(out)[0]['model_version'][-8:]}"}
+
+
+def test_html_pages_never_go_into_a_folder_predict_did_not_write(capsys, model_dir, jsonl, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("my site")
+    code, _, err = call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", site, "--format", "html", "--overwrite")
+    assert code == 2 and "is a folder that predict.py did not write" in one_line(err)
+    assert (site / "index.html").read_text() == "my site"
+
+
+def test_a_format_that_the_name_contradicts_is_warned_about(capsys, model_dir, jsonl, tmp_path):
+    code, _, err = call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", tmp_path / "o.json", "--format", "conll")
+    assert code == 0 and "the name says labelstudio, but --format conll is written into it" in err
+
+
+def test_garbage_pickle_weights_are_one_line_even_when_allowed(capsys, model_dir, jsonl, tmp_path):
+    model = _damaged(model_dir, tmp_path, lambda d: ((d / "model.safetensors").unlink(), (d / "pytorch_model.bin").write_bytes(os.urandom(3000))))
+    code, _, err = call(capsys, "predict", "--model", model, "--input", jsonl, "--output", tmp_path / "o.jsonl", "--allow-pickle")
+    assert code == 2 and "not a usable Hugging Face model directory" in one_line(err)
+
+
+def test_int8_quantises_a_model_saved_in_bf16(capsys, model_dir, jsonl, tmp_path):
+    import shutil
+
+    from transformers import AutoModelForTokenClassification
+
+    model = tmp_path / "bf16"
+    shutil.copytree(model_dir, model)
+    AutoModelForTokenClassification.from_pretrained(model_dir, dtype="bfloat16").save_pretrained(model)
+    code, _, err = call(capsys, "predict", "--model", model, "--input", jsonl, "--output", tmp_path / "o.jsonl", "--dtype", "int8")
+    assert code == 0 and len(records(tmp_path / "o.jsonl")) == 2, err
+
+
+def test_the_same_text_in_two_files_is_warned_about(capsys, tmp_path):
+    first, second = _gold(tmp_path, "a.json"), _gold(tmp_path, "b.json")
+    code, out, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", first, second, "--check")
+    assert "has the same text as document d0 of" in out + err and "trained on twice" in out + err
+
+
+def test_an_export_of_predictions_only_has_nothing_to_train_on(capsys, tmp_path):
+    task = {"id": 1, "data": {"text": TEXTS[0]}, "predictions": [{"result": []}]}
+    path = write_ls(tmp_path / "pred.json", [task])
+    code, out, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", path, "--check")
+    assert code == 1 and "predictions but no annotation (review them in Label Studio, then pull)" in err
+    assert "no annotated documents to train on" in out + err
+
+
+def test_a_value_text_that_is_not_a_string_is_warned_about(capsys, tmp_path):
+    task = _task()
+    task["annotations"][0]["result"][0]["value"]["text"] = 5
+    path = write_ls(tmp_path / "export.json", [task])
+    code, out, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", path, "--check")
+    assert code == 0 and "value.text is the number 5, not a string; the span is read from its offsets" in out + err
+
+
+def test_evaluate_batch_size_zero_is_refused(capsys, model_dir, tmp_path):
+    code, _, err = call(capsys, "evaluate", "--model", model_dir, "--data", _gold(tmp_path), "--batch-size", "0")
+    assert code == 2 and "--batch-size: 0 must be 1 or more" in err
+
+
+def test_probable_config_mistakes_are_warned_about(capsys, tmp_path):
+    code, _, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", _gold(tmp_path), "--check",
+                        "--set", "learning_rate=5", "--set", "dev_fraction=0.9")
+    assert code == 0 and "warning: config: learning_rate 5 is very high" in err and "dev_fraction 0.9 keeps more" in err

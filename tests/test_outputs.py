@@ -18,13 +18,14 @@ def _docs():
 
 
 def test_jsonl_output_has_one_line_per_document_with_exact_slices(tmp_path):
-    with PredictionWriter(tmp_path / "o.jsonl", "jsonl") as writer:
+    with PredictionWriter(tmp_path / "o.jsonl", "jsonl", "tiny-abc") as writer:
         for doc in _docs():
             writer.write(doc, 0.5)
     lines = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
     assert lines == [
-        {"id": "d1", "entities": [{"start": 5, "end": 9, "label": "ORG", "text": "داعش", "score": 0.9}], "text_sha256": SHA_D1},
-        {"id": "d2", "entities": [], "text_sha256": SHA_EMPTY},
+        {"id": "d1", "entities": [{"start": 5, "end": 9, "label": "ORG", "text": "داعش", "score": 0.9}],
+         "model_version": "tiny-abc", "text_sha256": SHA_D1},
+        {"id": "d2", "entities": [], "model_version": "tiny-abc", "text_sha256": SHA_EMPTY},
     ]
 
 
@@ -44,7 +45,7 @@ def test_label_studio_output_is_a_valid_task_list(tmp_path):
 def test_conll_output(tmp_path):
     with PredictionWriter(tmp_path / "o.conll", "conll") as writer:
         writer.write(_docs()[0], None)
-    assert (tmp_path / "o.conll").read_text(encoding="utf-8") == f"# doc_id = d1\n# text_sha256 = {SHA_D1}\nقصف O\nل O\nداعش B-ORG\n\n"
+    assert (tmp_path / "o.conll").read_text(encoding="utf-8") == f"# doc_id = d1\n# text_sha256 = {SHA_D1}\n# model_version = \nقصف O\nل O\nداعش B-ORG\n\n"
 
 
 def test_error_records_are_written_in_every_format(tmp_path):
@@ -53,7 +54,7 @@ def test_error_records_are_written_in_every_format(tmp_path):
         with PredictionWriter(tmp_path / f"o.{suffix}", fmt) as writer:
             writer.write(failed, None)
         assert "not UTF-8 (byte 3)" in (tmp_path / f"o.{suffix}").read_text(encoding="utf-8")
-    assert json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8")) == {"id": "bad", "entities": [], "error": "x: not UTF-8 (byte 3)", "text_sha256": SHA_EMPTY}
+    assert json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8")) == {"id": "bad", "entities": [], "error": "x: not UTF-8 (byte 3)", "model_version": "", "text_sha256": SHA_EMPTY}
     assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))[0]["data"]["error"].endswith("(byte 3)")
 
 

@@ -149,7 +149,9 @@ def read_labelstudio(path: Path, labels: Sequence[str], problems: Problems, stat
             continue
         annotation = choose_annotation(annotations)
         if annotation is None:
-            stats.skip("no completed annotation", task_id(task, n))
+            predicted = bool(task.get("predictions")) and not annotations
+            stats.skip("predictions but no annotation (review them in Label Studio, then pull)" if predicted
+                       else "no completed annotation", task_id(task, n))
             continue
         result = annotation.get("result") if annotation.get("result") is not None else []
         if not isinstance(result, list):
@@ -288,6 +290,8 @@ def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, 
         )
         return None
     expected = value.get("text")
+    if expected is not None and not isinstance(expected, str):
+        problems.warning(f"{where}: {shown}", f"value.text is {_kind(expected)}, not a string; the span is read from its offsets")
     if isinstance(expected, str) and text[start:end] != expected:
         shift = _find_shift(text, start, expected)
         if shift is None:

@@ -127,8 +127,8 @@ class Config:
                             "set holdout: true on one, give a `dev:` file, or set dev_fraction: 0")
         if self.model == SCRATCH and self.scratch is None and self.init_from is None:
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny.yaml)")
-        if self.max_length < 16:
-            problems.append(f"max_length: {self.max_length} is too small; use 16 or more")
+        if not 16 <= self.max_length <= 8192:
+            problems.append(f"max_length: {self.max_length} must be between 16 and 8192 (BERT models use 512)")
         if not 0 <= self.stride <= (self.max_length - 2) // 2:
             problems.append(
                 f"stride: {self.stride} must be between 0 and (max_length - 2) / 2 = {(self.max_length - 2) // 2}"
@@ -168,6 +168,22 @@ class Config:
         if not self.revision:
             problems.append("revision: must name a branch, tag or commit (default: main)")
         return problems
+
+    def advice(self) -> list[str]:
+        """Values that are allowed but probably a mistake: printed as warnings."""
+        advice = []
+        if self.learning_rate > 0.01:
+            advice.append(f"learning_rate {self.learning_rate:g} is very high (fine-tuning uses about 1e-5 to 1e-4, "
+                          "a small model from scratch about 1e-3); training will likely diverge")
+        if self.dev_fraction > 0.5:
+            advice.append(f"dev_fraction {self.dev_fraction:g} keeps more documents for dev than for training")
+        if self.warmup_steps >= 1 and self.warmup_steps > 10_000:
+            advice.append(f"warmup_steps {self.warmup_steps:g}: the learning rate rises for that many steps; "
+                          "a value below 1 is a fraction of all steps (0.1 is usual)")
+        if self.scratch is not None and self.scratch.vocab_size < 1000:
+            advice.append(f"scratch.vocab_size {self.scratch.vocab_size} is small: the vocabulary holds every character "
+                          "first, so few or no whole words fit and most words are spelt letter by letter")
+        return advice
 
     @property
     def model_labels(self) -> list[str]:

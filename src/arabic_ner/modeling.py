@@ -275,6 +275,10 @@ def check_model_files(directory: Path, config) -> None:
             if shape and shape[0] != len(config.id2label):
                 raise UserError(f"{directory}: config.json's id2label has {len(config.id2label)} labels but the weights' "
                                 f"{key} has {shape[0]} rows; config.json and {weights.name} come from different models")
+    inverse = {label: int(i) for i, label in config.id2label.items()}
+    if config.label2id and {k: int(v) for k, v in config.label2id.items()} != inverse:
+        print(f"warning: {directory}/config.json: label2id does not mirror id2label; predictions use id2label "
+              "(the classifier's rows in order), so check that it names them right", file=sys.stderr)
 
 
 def load_tokenizer(name: str, revision: str | None):
@@ -299,7 +303,7 @@ def _from_pretrained(cls, name: str, revision: str | None, allow_pickle: bool = 
             _require_safetensors(local)
         try:
             return cls.from_pretrained(str(local), **kwargs)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:  # missing or malformed files, shapes that do not fit
+        except Exception as exc:  # a model directory is data: any file in it may be missing, damaged or from another model
             raise UserError(f"{local}: not a usable Hugging Face model directory ({type(exc).__name__}: {_first_line(exc)})") from None
     if local.exists():
         raise UserError(f"{name}: is a file; give the model's directory")

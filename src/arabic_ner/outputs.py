@@ -62,9 +62,9 @@ def check_output(path: str | Path, fmt: str, resume: bool = False, overwrite: bo
     exists = records.is_file() and records.stat().st_size > 0
     if exists and not (resume or overwrite):
         raise UserError(f"{path}: exists; pass --resume to continue an interrupted run, or --overwrite to replace it")
-    if fmt == "html" and not records.exists() and path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise UserError(f"{path}: is a folder that predict.py did not write (no pages.jsonl); give a new folder, "
-                        "or --overwrite to add the pages to it")
+    if fmt == "html" and not records.exists() and path.is_dir() and any(path.iterdir()):
+        raise UserError(f"{path}: is a folder that predict.py did not write (no pages.jsonl), and its index.html "
+                        "would be replaced; give a new or empty folder")
     check_writable(records.parent)
     return exists
 
@@ -174,14 +174,16 @@ class NotOurs(Exception):
 
 @dataclass
 class Done:
-    """What an interrupted run wrote: ``keep`` bytes of complete records, one (id, text hash) each."""
+    """What an interrupted run wrote: ``keep`` bytes of complete records, one (id, text hash) each,
+    and the model versions that made them."""
 
     keep: int = 0
     records: list[tuple[str, str]] = field(default_factory=list)
+    versions: set[str] = field(default_factory=set)
 
 
 class JsonlFormat:
-    """One JSON object per line: ``{"id", "entities", "error"?, "text_sha256"}``."""
+    """One JSON object per line: ``{"id", "entities", "error"?, "model_version", "text_sha256"}``."""
 
     header = footer = ""
     prefix = b'{"id": '
@@ -191,7 +193,7 @@ class JsonlFormat:
 
     def record(self, doc: Document, score: float | None) -> str:
         record = {"id": doc.id, "entities": [doc.entity(s) for s in doc.spans]}
-        return _json_line(record, doc)
+        return _json_line(record, doc, self.writer.model_version)
 
     def written_id(self, doc_id: str) -> str:
         return doc_id
@@ -207,9 +209,10 @@ class JsonlFormat:
             try:
                 record = json.loads(line)
                 done.records.append((str(record["id"]), record["text_sha256"]))
+                done.versions.add(record["model_version"])
             except (ValueError, KeyError, TypeError):
                 old = line.startswith(self.prefix) and b'"text_sha256"' not in line
-                raise NotOurs(f"line {number} is not a record" + (" of this version (no text_sha256)" if old else "")) from None
+                raise NotOurs(f"line {number} is not a record" + (" of this arabic_ner (no text_sha256)" if old else "")) from None
             done.keep += len(line)
         return done
 
@@ -226,7 +229,7 @@ class HtmlFormat(JsonlFormat):
         staging = folder / f".{page}.tmp"
         staging.write_text(html_page(doc, self.writer.labels), encoding="utf-8")
         os.replace(staging, folder / page)  # a page is never seen half-written
-        return _json_line({"id": doc.id, "page": page, "entities": len(doc.spans)}, doc)
+        return _json_line({"id": doc.id, "page": page, "entities": len(doc.spans)}, doc, self.writer.model_version)
 
     def close(self) -> None:
         from html import escape
@@ -245,12 +248,14 @@ class HtmlFormat(JsonlFormat):
 
 
 class ConllFormat(JsonlFormat):
-    """``# doc_id = ID`` and ``# text_sha256 = HASH``, then ``word TAG`` lines; a blank line ends a sentence."""
+    """``# doc_id = ID``, ``# text_sha256 = HASH`` and ``# model_version = V``, then ``word TAG``
+    lines; a blank line ends a sentence."""
 
     prefix = b"# doc_id = "
 
     def record(self, doc: Document, score: float | None) -> str:
-        header = [f"# doc_id = {one_line(doc.id)}", f"# text_sha256 = {doc.fingerprint()}"]
+        header = [f"# doc_id = {one_line(doc.id)}", f"# text_sha256 = {doc.fingerprint()}",
+                  f"# model_version = {one_line(self.writer.model_version)}"]
         header += [f"# error = {one_line(doc.error)}"] if doc.error else []
         body = list(conll_lines(doc, with_header=False)) if not doc.error else [""]
         return "\n".join(header + body) + "\n"
@@ -266,11 +271,14 @@ class ConllFormat(JsonlFormat):
         starts = [m.start() for m in re.finditer(rb"^# doc_id = ", data, re.M)]
         done = Done()
         for start, end in zip(starts, starts[1:]):
-            head = data[start:end].split(b"\n", 2)
+            head = data[start:end].split(b"\n", 3)
             found = re.match(rb"# text_sha256 = ([0-9a-f]+)$", head[1] if len(head) > 1 else b"")
-            if not found:
-                raise NotOurs(f"document {len(done.records) + 1} has no '# text_sha256 =' line (written by an older version?)")
+            version = re.match(rb"# model_version = (.*)$", head[2] if len(head) > 2 else b"")
+            if not (found and version):
+                raise NotOurs(f"document {len(done.records) + 1} has no '# text_sha256 =' and '# model_version =' lines "
+                              "(written by an older arabic_ner?)")
             done.records.append((head[0][len(self.prefix):].decode("utf-8"), found.group(1).decode()))
+            done.versions.add(version.group(1).decode("utf-8"))
             done.keep = end
         return done
 
@@ -308,6 +316,7 @@ class LabelStudioFormat(JsonlFormat):
             try:
                 task = json.loads(body)
                 done.records.append((str(task["data"]["doc_id"]), Document("", task["data"]["text"]).fingerprint()))
+                done.versions.update(p["model_version"] for p in task.get("predictions", []))
             except (ValueError, KeyError, TypeError):
                 rest = b"".join(lines[number - 2:])
                 if rest.strip() in (b"]", b"") or (b"\n" not in rest.rstrip(b"\n") and rest.startswith(self.prefix)):
@@ -321,9 +330,10 @@ class LabelStudioFormat(JsonlFormat):
 WRITERS = {"jsonl": JsonlFormat, "conll": ConllFormat, "labelstudio": LabelStudioFormat, "html": HtmlFormat}
 
 
-def _json_line(record: dict, doc: Document) -> str:
+def _json_line(record: dict, doc: Document, model_version: str) -> str:
     if doc.error:
         record["error"] = doc.error
+    record["model_version"] = model_version
     record["text_sha256"] = doc.fingerprint()
     return json.dumps(record, ensure_ascii=False) + "\n"
 
@@ -413,6 +423,10 @@ def skip_done(documents: Iterator[Document], writer: PredictionWriter) -> Iterat
     """Read past the documents an interrupted run already wrote, checking, before anything is
     written, that each kept record has the same id and the same text as the input's document
     at its place; return the rest."""
+    others = sorted(writer.done.versions - {writer.model_version})
+    if others:
+        raise UserError(f"{writer.path}: its records were made by the model {others[0]}, and this run uses "
+                        f"{writer.model_version}; resume with the same model, or --overwrite to start again")
     documents = iter(documents)
     for n, (done_id, done_hash) in enumerate(writer.done.records, 1):
         doc = next(documents, None)

@@ -80,6 +80,8 @@ def prepare(model, precision: Precision, device):
     import torch
 
     model = model.to(device).eval()
+    if precision.name in ("fp32", "int8") and model.dtype != torch.float32:
+        model = model.float()  # a model saved in bf16 or fp16: fp32 is what was asked for, and what int8 quantises
     if device.type == "cuda":
         if precision.name == "fp32":
             return model, nullcontext

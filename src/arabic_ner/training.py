@@ -61,6 +61,12 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
     for (source, doc_id), n in seen.items():
         if n > 1:
             problems.error(f"{source}: document {doc_id}", f"appears {n} times; give each task a unique data.doc_id")
+    first: dict[str, Document] = {}
+    for doc in documents:
+        same = first.setdefault(doc.fingerprint(), doc)
+        if same is not doc and doc.text.strip():
+            problems.warning(f"{doc.source}: document {doc.id}", f"has the same text as document {same.id} of {same.source}; "
+                             "it is trained on twice, and a dev split or CV fold can hold one copy while training on the other")
     return documents
 
 
