@@ -566,3 +566,30 @@ def test_probable_config_mistakes_are_warned_about(capsys, tmp_path):
     code, _, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", _gold(tmp_path), "--check",
                         "--set", "learning_rate=5", "--set", "dev_fraction=0.9")
     assert code == 0 and "warning: config: learning_rate 5 is very high" in err and "dev_fraction 0.9 keeps more" in err
+
+
+# ---------------------------------------------------------------- Label Studio commands, without a server
+
+def call_labelstudio(capsys, monkeypatch, url: str, *args) -> tuple[int, str]:
+    from arabic_ner import labelstudio
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-a-real-key")
+    with pytest.raises(SystemExit) as exited:
+        run(labelstudio.main, [str(a) for a in args])
+    return exited.value.code, capsys.readouterr().err
+
+
+def test_a_password_in_the_label_studio_url_is_never_printed(capsys, monkeypatch, tmp_path):
+    code, err = call_labelstudio(capsys, monkeypatch, "http://me:s3cret@127.0.0.1:9", "pull", "--project", "1",
+                                 "--output", tmp_path / "o.json")
+    assert code == 2 and "cannot reach Label Studio at http://me:***@127.0.0.1:9" in one_line(err) and "s3cret" not in err
+
+
+def test_push_checks_its_input_and_model_before_asking_the_server(capsys, monkeypatch, model_dir, jsonl, tmp_path):
+    code, err = call_labelstudio(capsys, monkeypatch, "http://127.0.0.1:9", "push", "--model", model_dir,
+                                 "--input", tmp_path / "missing.jsonl", "--project", "p")
+    assert code == 2 and "missing.jsonl: input not found" in one_line(err)
+    code, err = call_labelstudio(capsys, monkeypatch, "http://127.0.0.1:9", "push", "--model", tmp_path / "no-model",
+                                 "--input", jsonl, "--project", "p")
+    assert code == 2 and "no-model: no such model directory" in one_line(err)

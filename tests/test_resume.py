@@ -102,7 +102,10 @@ def test_ctrl_c_stops_after_the_current_batch_with_the_output_flushed(model_dir,
 
 def test_resume_refuses_an_output_made_from_other_input(model_dir, tmp_path):
     output = tmp_path / "out.jsonl"
-    output.write_text('{"id": "elsewhere", "entities": [], "text_sha256": "0123456789abcdef"}\n', encoding="utf-8")
+    from arabic_ner.modeling import model_version
+
+    record = {"id": "elsewhere", "entities": [], "model_version": model_version(model_dir), "text_sha256": "0123456789abcdef"}
+    output.write_text(json.dumps(record) + "\n", encoding="utf-8")
     result = run_script("predict.py", "--model", str(model_dir), "--input", str(many_documents(tmp_path / "in.jsonl", 3)), "--output", str(output), "--resume")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "record 1 is 'elsewhere' but the input's document 1 is 'doc-0'" in result.stderr

@@ -41,7 +41,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
@@ -175,17 +175,26 @@ def connect() -> Server:
             f"{KEY_VARIABLE}=<your token> (Label Studio: Account & Settings > Personal Access Token)"
         )
     parsed = urlparse(url)
+    shown = redacted(url)  # what messages and links show: never a password in the URL
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UserError(f"{URL_VARIABLE}={url!r} is not an http(s) URL; set it to e.g. http://localhost:8080")
-    url = url.rstrip("/")
+        raise UserError(f"{URL_VARIABLE}={shown!r} is not an http(s) URL; set it to e.g. http://localhost:8080")
+    url, shown = url.rstrip("/"), shown.rstrip("/")
     from label_studio_sdk import LabelStudio
 
-    with _answers(url, "checking the API key"):
+    with _answers(shown, "checking the API key"):
         # The trailing slash keeps a path prefix (http://host/ls/) when the SDK joins
         # api/token/refresh/ onto the URL with urljoin.
         client = LabelStudio(base_url=url + "/", api_key=key)
         client.users.whoami()
-    return Server(client, url)
+    return Server(client, shown)
+
+
+def redacted(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)).geturl()
 
 
 class NotFound(UserError):
@@ -381,16 +390,17 @@ def import_predictions(server: Server, project, tagged: Iterable, version: str, 
     return report
 
 
-def push(server: Server, args) -> int:
+def push(connect_to: Callable[[], Server], args) -> int:
     from .inference import Tagger
+    from .inputs import iter_input
     from .labels import entity_types
     from .modeling import model_version
-    from .inputs import iter_input
 
-    documents = iter_input(args.input)  # the input as a whole is checked before the model loads
+    documents = iter_input(args.input)  # the input and the model are checked before the server is asked
     tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
     labels = entity_types(tagger.id2label)
     version = model_version(args.model)
+    server = connect_to()
     project = project_for(server, args.project, labels, version)
     report = import_predictions(server, project, tagger.tag(documents), version, args.import_batch)
     if getattr(project, "model_version", None) != version:
@@ -418,7 +428,8 @@ def push(server: Server, args) -> int:
 
 # ---------------------------------------------------------------- pull
 
-def pull(server: Server, args) -> int:
+def pull(connect_to: Callable[[], Server], args) -> int:
+    server = connect_to()
     project = _require_project(server, args.project)
     where = f"project {project.id} {project.title!r}"
     labels = config_labels(project.label_config, where)
@@ -495,7 +506,8 @@ def scored_tasks(tasks: Iterable[dict], version: str, labels: Sequence[str], whe
     return out
 
 
-def score(server: Server, args) -> int:
+def score(connect_to: Callable[[], Server], args) -> int:
+    server = connect_to()
     from .metrics import span_scores
 
     project = _require_project(server, args.project)
@@ -566,8 +578,7 @@ def main(argv=None) -> int:
     if getattr(args, "output", None):
         check_output_file(args.output, args.overwrite)  # before connecting or any work
     check_device(getattr(args, "device", None))
-    server = connect()
-    return {"push": push, "pull": pull, "score": score}[args.command](server, args)
+    return {"push": push, "pull": pull, "score": score}[args.command](connect, args)
 
 
 if __name__ == "__main__":

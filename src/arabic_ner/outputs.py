@@ -78,8 +78,7 @@ def check_not_input(output: Path, inputs: Iterable[str | Path], option: str, rep
         if out == source or (out.exists() and source.exists() and os.path.samefile(out, source)):
             raise UserError(f"{output}: is the input {given}; writing there would destroy it. Give another {option}.")
         if source.is_dir() and source in out.parents:
-            raise UserError(f"{output}: is inside the input folder {given}, where it would be read as input; "
-                            f"give an {option} outside it")
+            raise UserError(f"{output}: is inside the input folder {given}; give an {option} outside it")
         if out in source.parents and replaces_folder:
             raise UserError(f"{output}: holds the input {given}, and writing the model replaces the folder; "
                             f"give an {option} that holds no input")
