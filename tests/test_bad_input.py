@@ -186,7 +186,7 @@ def test_one_bad_document_never_stops_the_batch(capsys, model_dir, tmp_path):
     assert [r.get("error") is None for r in written] == [True, False, False, False, False, False, True]
     assert "lone UTF-16 surrogate" in written[1]["error"] and "character 2" in written[1]["error"]
     assert "the id holds a lone UTF-16 surrogate" in written[2]["error"]
-    assert all("is not a string or a number" in r["error"] for r in written[3:6])
+    assert all("is not a string or a whole number" in r["error"] for r in written[3:6])
 
 
 @pytest.mark.parametrize("text, where", [
@@ -240,7 +240,7 @@ def test_duplicate_ids_are_tagged_with_a_warning(capsys, model_dir, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"id": "same", "text": t}, ensure_ascii=False) + "\n" for t in TEXTS), encoding="utf-8")
     code, _, err = call(capsys, "predict", "--model", model_dir, "--input", source, "--output", tmp_path / "o.jsonl")
-    assert code == 0 and "warning:" in err and "'same' is used by more than one document" in err
+    assert code == 0 and "\nwarning: " in "\n" + err.replace("\r", "\n") and "'same' is used by more than one document" in err
     assert len(records(tmp_path / "o.jsonl")) == 2
 
 
@@ -593,3 +593,16 @@ def test_push_checks_its_input_and_model_before_asking_the_server(capsys, monkey
     code, err = call_labelstudio(capsys, monkeypatch, "http://127.0.0.1:9", "push", "--model", tmp_path / "no-model",
                                  "--input", jsonl, "--project", "p")
     assert code == 2 and "no-model: no such model directory" in one_line(err)
+
+
+def test_html_pages_never_go_into_a_folder_with_a_foreign_manifest(capsys, model_dir, jsonl, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("my site")
+    (site / "pages.jsonl").write_text("{}\n")
+    code, _, err = call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", site, "--format", "html", "--overwrite")
+    assert code == 2 and "its pages.jsonl is not a predict.py manifest" in one_line(err)
+    assert (site / "index.html").read_text() == "my site"
+    out = tmp_path / "pages"
+    assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", out, "--format", "html")[0] == 0
+    assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", out, "--format", "html", "--overwrite")[0] == 0

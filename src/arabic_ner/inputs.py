@@ -182,7 +182,7 @@ def _document(raw_id, text, path: Path, where: str, text_field: str) -> Document
     """A document from a record's id and text, or an error record saying what is wrong with them."""
     if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
         shown = json.dumps(raw_id, ensure_ascii=False)[:40]
-        return _failed(where.split(": ", 1)[1], path, f"{where}: the id {shown} is not a string or a number; give each document a string id")
+        return _failed(where.split(": ", 1)[1], path, f"{where}: the id {shown} is not a string or a whole number; give each document a string id")
     doc_id = str(raw_id)
     if SURROGATE.search(doc_id):
         return _failed(doc_id.encode("utf-8", "backslashreplace").decode("ascii", "replace"), path,
@@ -198,10 +198,12 @@ def _document(raw_id, text, path: Path, where: str, text_field: str) -> Document
 
 def _warn_duplicates(documents: Iterator[Document], path: Path) -> Iterator[Document]:
     """Pass documents through, warning once per id that appears again (outputs name documents by id)."""
+    from tqdm import tqdm
+
     seen: Counter = Counter()
     for doc in documents:
         seen[doc.id] += 1
-        if seen[doc.id] == 2:
-            print(f"warning: {path}: the id {doc.id!r} is used by more than one document; both are tagged, "
-                  "but their output records share the id", file=sys.stderr)
+        if seen[doc.id] == 2:  # tqdm.write: a line of its own, also under predict.py's progress bar
+            tqdm.write(f"warning: {path}: the id {doc.id!r} is used by more than one document; both are tagged, "
+                       "but their output records share the id", file=sys.stderr)
         yield doc

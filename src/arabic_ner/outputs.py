@@ -62,6 +62,9 @@ def check_output(path: str | Path, fmt: str, resume: bool = False, overwrite: bo
     exists = records.is_file() and records.stat().st_size > 0
     if exists and not (resume or overwrite):
         raise UserError(f"{path}: exists; pass --resume to continue an interrupted run, or --overwrite to replace it")
+    if fmt == "html" and exists and not _is_manifest(records):
+        raise UserError(f"{path}: its pages.jsonl is not a predict.py manifest, so the folder is not one predict.py "
+                        "wrote, and its index.html would be replaced; give a new or empty folder")
     if fmt == "html" and not records.exists() and path.is_dir() and any(path.iterdir()):
         raise UserError(f"{path}: is a folder that predict.py did not write (no pages.jsonl), and its index.html "
                         "would be replaced; give a new or empty folder")
@@ -149,6 +152,17 @@ def check_writable(folder: Path) -> None:
             pass
     except OSError as exc:
         raise UserError(f"{existing}: cannot write there ({exc.strerror or exc}); choose a folder you can write to") from None
+
+
+def _is_manifest(records: Path) -> bool:
+    """Whether an html folder's ``pages.jsonl`` starts with a manifest record that predict.py wrote."""
+    with open(records, "rb") as f:
+        first = f.readline()
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and {"id", "page", "text_sha256"} <= record.keys()
 
 
 def _is_stream(path: Path) -> bool:
