@@ -40,14 +40,14 @@ DATA_FINGERPRINT = "training_data.sha256"
 def load_documents(sources: Sequence[Source | str], labels: Sequence[str], problems: Problems) -> list[Document]:
     """Read every annotation source with its label map, printing what was skipped; errors stay in
     ``problems``. A document's ``source`` is its file's path as :func:`source_key` writes it."""
-    documents, files = [], {}
-    for n, source in enumerate(sources):
+    documents, files = [], []
+    for source in sources:
         source = Source(source) if isinstance(source, str) else source
-        same = next((seen for path, seen in files.items() if _same_file(path, source.path)), None)
+        same = next((path for path in files if _same_file(path, source.path)), None)
         if same is not None:
             raise UserError(f"{source.path}: is the same file as {same}, listed before it; list each file once "
                             "(to see a file's documents more often, give it a weight, e.g. weight: 2)")
-        files[source.path] = source.path
+        files.append(source.path)
         stats = ReadStats()
         read = read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines)
         for line in stats.lines(source.path):
