@@ -44,7 +44,7 @@ def call(capsys, script: str, *args) -> tuple[int, str, str]:
 
 def one_line(err: str) -> str:
     """The message of a refused run: its one non-progress line."""
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith(("tagging", "precision:", "Loading weights", "\rLoading weights"))]
+    lines = [x for x in err.splitlines() if x.strip() and not x.startswith(("tagging", "precision:", "Loading weights", "\rLoading weights", "dev split by document"))]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
@@ -316,7 +316,8 @@ def test_evaluate_conll_errors_do_not_point_to_train_check(capsys, tmp_path):
 # ---------------------------------------------------------------- train.py
 
 def _gold(tmp_path: Path, name: str = "gold.json") -> Path:
-    return write_ls(tmp_path / name, [ls_task(marked("قصف ⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧", f"d{i}"), i) for i in range(3)])
+    days = ["اليوم", "أمس", "الأحد"]  # three different texts
+    return write_ls(tmp_path / name, [ls_task(marked(f"قصف ⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ {days[i]}", f"d{i}"), i) for i in range(3)])
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -606,3 +607,43 @@ def test_html_pages_never_go_into_a_folder_with_a_foreign_manifest(capsys, model
     out = tmp_path / "pages"
     assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", out, "--format", "html")[0] == 0
     assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", out, "--format", "html", "--overwrite")[0] == 0
+
+
+# ---------------------------------------------------------------- a pretrained model given as `model: DIR`
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: [p.unlink() for p in d.iterdir() if p.name.startswith(("tokenizer", "vocab", "special_tokens"))],
+     "no tokenizer files (tokenizer.json or vocab.txt); without them every word would be [UNK]"),
+    (lambda d: (d / "model.safetensors").write_bytes(b"\0" * 64), "not a usable Hugging Face model directory"),
+])
+def test_a_damaged_pretrained_directory_is_one_line_before_training(capsys, pretrained_dir, tmp_path, damage, message):
+    import shutil
+
+    bert = tmp_path / "bert"
+    shutil.copytree(pretrained_dir, bert)
+    damage(bert)
+    code, _, err = call(capsys, "train", "--config", "configs/camelbert-msa.yaml", "--train", _gold(tmp_path),
+                        "--set", f"model={bert}", "--output-dir", tmp_path / "m")
+    assert code == 2 and message in one_line(err)
+    assert not (tmp_path / "m").exists()
+
+
+def test_conll_predictions_read_back_as_the_same_documents(tmp_path):
+    from arabic_ner.conll import read_conll
+    from arabic_ner.document import Document, Span
+    from arabic_ner.outputs import PredictionWriter
+    from arabic_ner.problems import Problems
+
+    docs = [Document("a", "قصف التحالف مواقع لداعش", [Span(4, 11, "ORG"), Span(19, 23, "ORG")]),
+            Document("b", "في الموصل", [Span(3, 9, "LOC")])]
+    with PredictionWriter(tmp_path / "o.conll", "conll", "tiny-abc") as writer:
+        for doc in docs:
+            writer.write(doc, None)
+    problems = Problems()
+    back = read_conll(tmp_path / "o.conll", ["LOC", "ORG"], problems)
+    assert not problems.errors
+    # CoNLL keeps tokens, not the spacing between them: a text comes back as its tokens joined by spaces
+    assert [d.id for d in back] == ["a", "b"]
+    assert [d.text.split() for d in back] == [["قصف", "التحالف", "مواقع", "ل", "داعش"], ["في", "الموصل"]]
+    assert [[(d.text[s.start:s.end], s.label) for s in d.spans] for d in back] == \
+        [[(d.text[s.start:s.end], s.label) for s in d.spans] for d in docs]

@@ -257,11 +257,8 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model
 
 
 def check_model_files(directory: Path, config) -> None:
-    """Before loading: the directory has a tokenizer, readable safetensors weights, and a
-    classifier with one row per label of ``config.id2label``. Each problem is one line."""
-    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
-        raise UserError(f"{directory}: no tokenizer files ({' or '.join(TOKENIZER_FILES[:2])}); without them every word "
-                        "would be [UNK]. Copy them from the directory the model was trained in (save_pretrained writes them).")
+    """Before loading: the directory has readable safetensors weights and a classifier with one
+    row per label of ``config.id2label``. Each problem is one line."""
     from safetensors import safe_open
 
     for weights in sorted(directory.glob("*.safetensors")):
@@ -284,6 +281,11 @@ def check_model_files(directory: Path, config) -> None:
 def load_tokenizer(name: str, revision: str | None):
     from transformers import AutoTokenizer
 
+    local = Path(name)
+    if local.is_dir() and not any((local / file).is_file() for file in TOKENIZER_FILES):
+        # transformers would build a tokenizer with an empty vocabulary, and every word would be [UNK]
+        raise UserError(f"{name}: no tokenizer files ({' or '.join(TOKENIZER_FILES[:2])}); without them every word "
+                        "would be [UNK]. Copy them from the directory the model came from (save_pretrained writes them).")
     tokenizer = _from_pretrained(AutoTokenizer, name, revision)
     if not tokenizer.is_fast:
         raise UserError(f"{name}: its tokenizer has no fast (Rust) version, which arabic_ner needs for word offsets")
