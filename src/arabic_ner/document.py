@@ -10,6 +10,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 
+def text_sha256(text: str) -> str:
+    """The first 16 hex digits of the SHA-256 of ``text`` in UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True, order=True)
 class Span:
     """An entity: ``text[start:end]`` has type ``label``. ``score`` is set on predictions only."""
@@ -42,8 +47,9 @@ class Document:
     error: str | None = None
 
     def fingerprint(self) -> str:
-        """A short hash of the text: how a model directory remembers which texts it was trained on."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+        """A short hash of the text: how a model directory remembers which texts it was trained on,
+        and how a prediction record names the text it was made from."""
+        return text_sha256(self.text)
 
     def entity(self, span: Span) -> dict:
         """The JSON form of a span, as predict.py writes it."""

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 
 from .annotations import result_item
 from .conll import conll_lines, one_line
-from .document import Document
+from .document import Document, text_sha256
 from .problems import UserError
 
 FORMATS = ("jsonl", "conll", "labelstudio", "html")
@@ -328,7 +328,7 @@ class LabelStudioFormat(JsonlFormat):
             body = line.rstrip(b"\n").rstrip(b",")
             try:
                 task = json.loads(body)
-                done.records.append((str(task["data"]["doc_id"]), Document("", task["data"]["text"]).fingerprint()))
+                done.records.append((str(task["data"]["doc_id"]), text_sha256(task["data"]["text"])))
                 done.versions.update(p["model_version"] for p in task.get("predictions", []))
             except (ValueError, KeyError, TypeError):
                 rest = b"".join(lines[number - 2:])
