@@ -73,6 +73,8 @@ class Source:
 
 @dataclass
 class Config:
+    FILE: typing.ClassVar[str] = "training_config.yaml"  # saved beside the model and its checkpoints
+
     model: str = "CAMeL-Lab/bert-base-arabic-camelbert-msa"
     revision: str = "main"
     scratch: ScratchModel | None = None
@@ -144,45 +146,16 @@ class Config:
             raise UserError(*(f"config error: {p}" for p in problems))
 
     def _check_numbers(self) -> list[str]:
-        problems = []
-        for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
-            value = getattr(self, name)
-            if not math.isfinite(value):
-                problems.append(f"{name}: {value} is not a finite number")
-        for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
-                     "gradient_accumulation_steps", "logging_steps"):
-            value = getattr(self, name)
-            if math.isfinite(value) and not value > 0:
-                problems.append(f"{name}: {value} must be positive")
-        for name in ("weight_decay", "warmup_steps"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name}: {getattr(self, name)} must be 0 or more")
-        if self.lr_scheduler_type not in SCHEDULERS:
-            close = difflib.get_close_matches(self.lr_scheduler_type, SCHEDULERS, n=1)
-            problems.append(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
-                            + (f"; did you mean {close[0]!r}?" if close else ""))
-        if not 0 <= self.seed < 2**32:
-            problems.append(f"seed: {self.seed} must be between 0 and 2**32 - 1")
+        problems = check_trainer_numbers(self)
         if self.max_train_documents is not None and self.max_train_documents < 1:
             problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
-        if not self.revision:
-            problems.append("revision: must name a branch, tag or commit (default: main)")
         return problems
 
     def advice(self) -> list[str]:
         """Values that are allowed but probably a mistake: printed as warnings."""
-        advice = []
-        if self.learning_rate > 0.01:
-            advice.append(f"learning_rate {self.learning_rate:g} is very high (fine-tuning uses about 1e-5 to 1e-4, "
-                          "a small model from scratch about 1e-3); training will likely diverge")
+        advice = trainer_advice(self)
         if self.dev_fraction > 0.5:
             advice.append(f"dev_fraction {self.dev_fraction:g} keeps more documents for dev than for training")
-        if self.warmup_steps >= 1 and self.warmup_steps > 10_000:
-            advice.append(f"warmup_steps {self.warmup_steps:g}: the learning rate rises for that many steps; "
-                          "a value below 1 is a fraction of all steps (0.1 is usual)")
-        if self.scratch is not None and self.scratch.vocab_size < 1000:
-            advice.append(f"scratch.vocab_size {self.scratch.vocab_size} is small: the vocabulary holds every character "
-                          "first, so few or no whole words fit and most words are spelt letter by letter")
         return advice
 
     @property
@@ -195,11 +168,112 @@ class Config:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(
-            "# The resolved configuration this model was trained with (arabic_ner).\n"
-            + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False),
-            encoding="utf-8",
-        )
+        save_config(self, path, "The resolved configuration this model was trained with (arabic_ner).")
+
+
+@dataclass
+class PretrainConfig:
+    """Masked-language-model pretraining (``pretrain.py``): a BERT, from scratch or pretrained,
+    learns to fill in masked words of unlabeled texts; the result is a ``model:`` for train.py."""
+
+    FILE: typing.ClassVar[str] = "pretraining_config.yaml"  # saved beside the model and its checkpoints
+
+    model: str = SCRATCH
+    revision: str = "main"
+    scratch: ScratchModel | None = None
+    texts: list[str] = field(default_factory=lambda: ["data/raw"])
+    output_dir: str = "models/pretrained"
+    max_length: int = 128
+    mlm_probability: float = 0.15
+    dev_fraction: float = 0.05
+    num_train_epochs: float = 10.0
+    learning_rate: float = 5e-4
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.01
+    warmup_steps: float = 0.1
+    lr_scheduler_type: str = "linear"
+    seed: int = 42
+    bf16: bool = False
+    fp16: bool = False
+    logging_steps: int = 50
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.texts:
+            problems.append("texts: list at least one folder of .txt articles, .txt, .jsonl or Label Studio .json file")
+        if not self.output_dir.strip():
+            problems.append("output_dir: must name a folder for the model, e.g. models/tiny-mlm")
+        if self.model == SCRATCH and self.scratch is None:
+            problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny-mlm.yaml)")
+        if not 16 <= self.max_length <= 8192:
+            problems.append(f"max_length: {self.max_length} must be between 16 and 8192 (BERT models use 512)")
+        if not 0 < self.mlm_probability < 1:
+            problems.append(f"mlm_probability: {self.mlm_probability} must be between 0 and 1 (BERT masks 0.15 of the words)")
+        if not 0 <= self.dev_fraction < 1:
+            problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
+        if self.bf16 and self.fp16:
+            problems.append("bf16 and fp16: choose one")
+        problems += check_trainer_numbers(self)
+        if self.scratch is not None:
+            problems += self.scratch.check()
+        if problems:
+            raise UserError(*(f"config error: {p}" for p in problems))
+
+    def advice(self) -> list[str]:
+        return trainer_advice(self)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        save_config(self, path, "The resolved configuration this masked language model was pretrained with (arabic_ner).")
+
+
+def save_config(config, path: str | Path, header: str) -> None:
+    Path(path).write_text(f"# {header}\n" + yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def check_trainer_numbers(config) -> list[str]:
+    """Problems with the values a config passes to the Trainer (shared by Config and PretrainConfig)."""
+    problems = []
+    for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
+        value = getattr(config, name)
+        if not math.isfinite(value):
+            problems.append(f"{name}: {value} is not a finite number")
+    for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
+                 "gradient_accumulation_steps", "logging_steps"):
+        value = getattr(config, name)
+        if math.isfinite(value) and not value > 0:
+            problems.append(f"{name}: {value} must be positive")
+    for name in ("weight_decay", "warmup_steps"):
+        if getattr(config, name) < 0:
+            problems.append(f"{name}: {getattr(config, name)} must be 0 or more")
+    if config.lr_scheduler_type not in SCHEDULERS:
+        close = difflib.get_close_matches(config.lr_scheduler_type, SCHEDULERS, n=1)
+        problems.append(f"lr_scheduler_type: {config.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
+                        + (f"; did you mean {close[0]!r}?" if close else ""))
+    if not 0 <= config.seed < 2**32:
+        problems.append(f"seed: {config.seed} must be between 0 and 2**32 - 1")
+    if not config.revision:
+        problems.append("revision: must name a branch, tag or commit (default: main)")
+    return problems
+
+
+def trainer_advice(config) -> list[str]:
+    """Values of the Trainer's keys that are allowed but probably a mistake: printed as warnings."""
+    advice = []
+    if config.learning_rate > 0.01:
+        advice.append(f"learning_rate {config.learning_rate:g} is very high (fine-tuning uses about 1e-5 to 1e-4, "
+                      "a small model from scratch about 1e-3); training will likely diverge")
+    if config.warmup_steps >= 1 and config.warmup_steps > 10_000:
+        advice.append(f"warmup_steps {config.warmup_steps:g}: the learning rate rises for that many steps; "
+                      "a value below 1 is a fraction of all steps (0.1 is usual)")
+    if config.scratch is not None and config.scratch.vocab_size < 1000:
+        advice.append(f"scratch.vocab_size {config.scratch.vocab_size} is small: the vocabulary holds every character "
+                      "first, so few or no whole words fit and most words are spelt letter by letter")
+    return advice
 
 
 def parse_label_map(items: list[str]) -> dict[str, str | None]:
@@ -213,9 +287,10 @@ def parse_label_map(items: list[str]) -> dict[str, str | None]:
     return label_map
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+def load_config(path: str | Path, overrides: list[str] = (), cls=None) -> Config:
     """Read a YAML config and apply ``key=value`` overrides (``scratch.hidden_size=128`` for nested
-    keys). An error in a value names where the value came from: the file, or the ``--set``."""
+    keys). An error in a value names where the value came from: the file, or the ``--set``.
+    ``cls`` is the config's type: :class:`Config` (train.py) or :class:`PretrainConfig` (pretrain.py)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found; pick one from configs/ (e.g. configs/tiny.yaml)")
@@ -238,7 +313,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
             raise UserError(f"--set {item}: the value is not valid YAML ({_yaml_problem(exc)}); quote it, e.g. --set 'key=\"...\"'") from None
         _set_dotted(raw, key.strip(), parsed, f"--set {item}")
         origins[key.strip()] = f"--set {item}"
-    return from_dict(Config, raw, str(path), origins=origins)
+    return from_dict(cls or Config, raw, str(path), origins=origins)
 
 
 def _yaml_problem(exc: Exception) -> str:

@@ -210,10 +210,17 @@ def _bert_tokenizer(backend):
 
 
 def _scratch_model(config: Config, tokenizer, id2label, label2id):
-    from transformers import BertConfig, BertForTokenClassification
+    from transformers import BertForTokenClassification
+
+    return BertForTokenClassification(scratch_bert_config(config, tokenizer, id2label=id2label, label2id=label2id))
+
+
+def scratch_bert_config(config, tokenizer, **extra):
+    """The ``BertConfig`` of a model from scratch: ``config.scratch``'s sizes, windows of ``config.max_length``."""
+    from transformers import BertConfig
 
     s = config.scratch
-    bert = BertConfig(
+    return BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=s.hidden_size,
         num_hidden_layers=s.num_hidden_layers,
@@ -221,10 +228,26 @@ def _scratch_model(config: Config, tokenizer, id2label, label2id):
         intermediate_size=s.intermediate_size,
         max_position_embeddings=config.max_length,
         pad_token_id=tokenizer.pad_token_id,
-        id2label=id2label,
-        label2id=label2id,
+        **extra,
     )
-    return BertForTokenClassification(bert)
+
+
+def build_for_pretraining(config, word_lists, tokenizer_dir: str | Path | None = None):
+    """The tokenizer and masked-LM model that pretraining (a :class:`PretrainConfig`) starts from. A
+    scratch model's vocabulary is learnt from ``word_lists`` as for training (unless
+    ``tokenizer_dir``, a checkpoint being resumed, holds it); a pretrained one keeps its own."""
+    if config.model == SCRATCH:
+        from transformers import BertForMaskedLM
+
+        tokenizer = load_tokenizer(str(tokenizer_dir), None) if tokenizer_dir else train_wordpiece(word_lists, config)
+        model = BertForMaskedLM(scratch_bert_config(config, tokenizer))
+    else:
+        from transformers import AutoModelForMaskedLM
+
+        tokenizer = load_tokenizer(config.model, config.revision)
+        model = _from_pretrained(AutoModelForMaskedLM, config.model, config.revision)
+    tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
+    return tokenizer, model
 
 
 def load_trained(path: str, allow_pickle: bool = False):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .annotations import result_item
+from .config import Config, PretrainConfig
 from .conll import conll_lines, one_line
 from .document import Document, text_sha256
 from .problems import UserError
@@ -98,9 +100,9 @@ def check_model_output(directory: str | Path, inputs: Iterable[str | Path], resu
         raise UserError(f"{directory}: is a file; give a folder for the model (--output-dir)")
     entries = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
     if entries and not (resume or cv):
-        if "training_config.yaml" not in entries and not entries <= {"checkpoints"}:
-            raise UserError(f"{directory}: is a folder that train.py did not write, and training replaces the folder "
-                            "with the model; give a new or empty --output-dir")
+        if not entries & {Config.FILE, PretrainConfig.FILE} and not entries <= {"checkpoints"}:
+            raise UserError(f"{directory}: is a folder that train.py or pretrain.py did not write, and training replaces "
+                            "the folder with the model; give a new or empty --output-dir")
         if "config.json" in entries and not overwrite:
             raise UserError(f"{directory}: holds a trained model; pass --overwrite to replace it, or give another --output-dir")
     check_writable(directory.parent)  # the model is written beside it, then renamed into place
@@ -130,6 +132,25 @@ def write_whole(path: str | Path, text: str) -> None:
     staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     staging.write_text(text, encoding="utf-8")
     os.replace(staging, path)
+
+
+def write_directory_whole(directory: str | Path, fill) -> None:
+    """Have ``fill(staging)`` write a new directory beside ``directory``, then swap it in with renames:
+    the directory is never seen half-written, and its previous contents (checkpoints included) are
+    removed only after the new one is in place."""
+    directory = Path(directory)
+    staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    previous = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        fill(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if directory.exists():
+        os.rename(directory, previous)
+    os.rename(staging, directory)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def check_report_output(directory: str | Path, inputs: Iterable[str | Path]) -> None:

@@ -29,6 +29,7 @@ from .document import Document
 from .encoding import Encoder
 from .evaluation import score_documents
 from .modeling import build_for_training, load_tokenizer, save_model, train_wordpiece
+from .outputs import write_directory_whole
 from .precision import cpu_has_native_bf16
 from .problems import Problems, UserError
 from .text import Word, split_words
@@ -352,8 +353,9 @@ def training_data(config: Config, train_docs: list[Document], dev_docs: list[Doc
     return TrainingData(tokenizer, model, train_rows, dev_rows, scorer, weights, per_source)
 
 
-def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
-    """The Trainer's arguments for ``config``: a full checkpoint every epoch, the best dev F1 kept."""
+def training_arguments(config, checkpoints: Path, has_dev: bool, keep_best: bool = True, **extra):
+    """The Trainer's arguments for ``config`` (a :class:`Config` or :class:`PretrainConfig`): a full
+    checkpoint every epoch, and with ``keep_best`` the checkpoint with the best dev F1 kept."""
     import torch
     from transformers import TrainingArguments
 
@@ -381,9 +383,9 @@ def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
         logging_steps=config.logging_steps,
         eval_strategy="epoch" if has_dev else "no",
         save_strategy="epoch",  # every epoch, with optimizer and random states, so --resume can continue
-        metric_for_best_model="f1" if has_dev else None,
+        metric_for_best_model="f1" if has_dev and keep_best else None,
         greater_is_better=True,
-        load_best_model_at_end=has_dev,
+        load_best_model_at_end=has_dev and keep_best,
         save_total_limit=1,  # the Trainer also keeps the best one
         report_to="none",
         logging_nan_inf_filter=False,  # a NaN loss is logged as NaN, so stop_on_nan sees it
@@ -391,6 +393,7 @@ def training_arguments(config: Config, checkpoints: Path, has_dev: bool):
         # Without a GPU, accelerate must be told to use the CPU, or processes started by
         # `accelerate launch` / torchrun would not join one DDP group (gloo) and train apart.
         use_cpu=not on_gpu,
+        **extra,
     )
 
 
@@ -428,21 +431,8 @@ def train_model(
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
         callbacks=[stop_on_nan(config)],
     )
-    main_process = trainer.is_world_process_zero()
-    if main_process:
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        config.save(checkpoints / "training_config.yaml")  # what --resume checks the config against
-        (checkpoints / DATA_FINGERPRINT).write_text(fingerprint + "\n", encoding="utf-8")  # and the data
-    try:
-        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
-    except UserError:
-        if main_process:
-            shutil.rmtree(checkpoints, ignore_errors=True)  # checkpoints of a diverged run are not worth resuming
-            if output_dir.is_dir() and not any(output_dir.iterdir()):
-                output_dir.rmdir()
-        raise
-    if not main_process:  # under DDP, the first process scores and writes the model
-        trainer.accelerator.wait_for_everyone()
+    result = fit(trainer, config, checkpoints, fingerprint, last)
+    if result is None:  # under DDP, the first process scores and writes the model
         return {}
 
     spans_per_label = Counter(s.label for d in train_docs for s in d.spans)
@@ -475,6 +465,30 @@ def train_model(
     return metrics
 
 
+def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None):
+    """``trainer.train()``, continuing from checkpoint ``last`` if given, with beside the checkpoints
+    the config and data hash that ``--resume`` checks. A run that diverges leaves no checkpoints
+    (and no empty output folder). Returns the Trainer's result in the main process, ``None`` in
+    the others under DDP (after waiting for the main one to finish its work)."""
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        config.save(checkpoints / config.FILE)
+        (checkpoints / DATA_FINGERPRINT).write_text(fingerprint + "\n", encoding="utf-8")
+    try:
+        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    except UserError:
+        if main_process:
+            shutil.rmtree(checkpoints, ignore_errors=True)  # checkpoints of a diverged run are not worth resuming
+            if checkpoints.parent.is_dir() and not any(checkpoints.parent.iterdir()):
+                checkpoints.parent.rmdir()
+        raise
+    if not main_process:
+        trainer.accelerator.wait_for_everyone()
+        return None
+    return result
+
+
 def data_fingerprint(train_docs: list[Document], dev_docs: list[Document]) -> str:
     """A hash of the training and dev documents (texts and spans), so --resume can tell whether the data changed."""
     import hashlib
@@ -501,11 +515,11 @@ def _resume_point(config: Config, checkpoints: Path, resume: bool, fingerprint: 
         return None
     if newest is None:
         raise UserError(f"--resume: {checkpoints} has no complete checkpoint to continue from; train without --resume")
-    saved = checkpoints / "training_config.yaml"
+    saved = checkpoints / config.FILE
     if saved.is_file():
         from .config import load_config
 
-        before = load_config(saved).to_dict()
+        before = load_config(saved, cls=type(config)).to_dict()
         changed = [k for k, v in config.to_dict().items() if before.get(k) != v]
         if changed:
             raise UserError(
@@ -541,18 +555,18 @@ def _write_final(output_dir: Path, model, tokenizer, config: Config, metrics: di
     from .model_card import write_model_card
     from .plots import plot_learning_curves
 
-    staging = output_dir.with_name(f".{output_dir.name}.tmp-{os.getpid()}")
-    previous = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    save_model(model, tokenizer, staging)
-    config.save(staging / "training_config.yaml")
-    (staging / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
-    plot_learning_curves(metrics["log_history"], staging / "training_curves.png", title=f"Training {output_dir.name}")
-    write_model_card(staging, config.to_dict(), metrics)
-    if output_dir.exists():
-        os.rename(output_dir, previous)
-    os.rename(staging, output_dir)
-    shutil.rmtree(previous, ignore_errors=True)
+    def fill(staging: Path) -> None:
+        save_model(model, tokenizer, staging)
+        config.save(staging / config.FILE)
+        write_metrics(staging, metrics)
+        plot_learning_curves(metrics["log_history"], staging / "training_curves.png", title=f"Training {output_dir.name}")
+        write_model_card(staging, config.to_dict(), metrics)
+
+    write_directory_whole(output_dir, fill)
+
+
+def write_metrics(directory: Path, metrics: dict) -> None:
+    (directory / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
 
 
 def _plain(value):
