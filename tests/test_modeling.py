@@ -21,6 +21,44 @@ def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_pa
     assert "[UNK]" not in before
 
 
+def test_byte_pair_pieces_merge_the_most_frequent_pair_first_ties_by_text():
+    from collections import Counter
+
+    from arabic_ner.modeling import byte_pair_pieces
+
+    # a ##b occurs 5 times; then ##a ##b and ab ##a 3 times each: the tie goes to the smaller text
+    assert byte_pair_pieces(Counter({"abab": 3, "ab": 2}), 100) == ["##a", "##b", "a", "ab", "##ab", "abab"]
+    assert byte_pair_pieces(Counter({"abab": 3, "ab": 2}), 4) == ["##a", "##b", "a", "ab"]
+    assert byte_pair_pieces(Counter({"abab": 3, "ab": 2}), 100, min_frequency=4) == ["##a", "##b", "a", "ab"]
+
+
+def test_a_subword_vocabulary_is_the_same_in_every_process_and_cuts_rare_words_into_shared_pieces():
+    """The tokenizers library's trainer gives a different vocabulary in each process; this one does not."""
+    from conftest import anercorp_sentences
+
+    code = ("import sys, hashlib; sys.path.insert(0, 'src'); sys.path.insert(0, 'tests');"
+            "from conftest import anercorp_sentences; from arabic_ner.config import Config, ScratchModel;"
+            "from arabic_ner.modeling import train_wordpiece;"
+            "t = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], Config(model='scratch', scratch=ScratchModel(vocab_size=3000, vocabulary='subwords')));"
+            "v = t.get_vocab(); print(hashlib.sha256(repr(sorted(v.items())).encode()).hexdigest())")
+    runs = {run_script("-c", code).stdout for _ in range(2)}
+    assert len(runs) == 1 and len(runs.pop().strip()) == 64
+    config = Config(model="scratch", scratch=ScratchModel(vocab_size=3000, vocabulary="subwords"))
+    tokenizer = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], config)
+    assert len(tokenizer) == 3000
+    from collections import Counter
+
+    frequent = Counter(w for s in anercorp_sentences()[:800] for w in s.split() if len(w) > 3).most_common(5)
+    assert all(tokenizer.tokenize(w) == [w] for w, _ in frequent), frequent  # frequent words: whole
+    pieces = tokenizer.tokenize("والموصلية")  # unseen: in pieces, the first one a word start
+    assert len(pieces) > 1 and all(p.startswith("##") for p in pieces[1:]) and "[UNK]" not in pieces
+
+
+def test_an_unknown_vocabulary_kind_is_a_config_error():
+    with pytest.raises(UserError, match="scratch.vocabulary: 'bpe' must be one of words, subwords"):
+        load_config(ROOT / "configs" / "tiny.yaml", ["scratch.vocabulary=bpe"])
+
+
 def test_scratch_model_takes_its_labels_from_the_config():
     config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
     tokenizer, model = build_for_training(config, [["قصف", "داعش"]])

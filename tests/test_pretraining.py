@@ -115,6 +115,29 @@ def test_long_texts_are_windowed_not_truncated():
     assert seen == sorted(seen) and set(seen) == set(range(len(split_words(text))))  # each word once, in order
 
 
+def test_the_trainer_loss_on_masked_positions_is_the_models_own_loss(tmp_path):
+    """Running the masked-LM head only where words are masked gives the same loss as the full model."""
+    from transformers import BertForMaskedLM, TrainingArguments
+
+    from arabic_ner.modeling import scratch_bert_config
+    from arabic_ner.pretraining import masked_lm_trainer
+
+    texts = article_paragraphs()[:6]
+    tokenizer = tokenizer_for(texts, vocab_size=800)
+    config = PretrainConfig(scratch=ScratchModel(num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64),
+                            texts=["x"], max_length=64)
+    torch.manual_seed(0)
+    model = BertForMaskedLM(scratch_bert_config(config, tokenizer)).eval()
+    masking = WholeWordMasking(tokenizer)
+    batch = masking(mlm_windows(tokenizer, [Document(str(i), t) for i, t in enumerate(texts)]))
+    trainer = masked_lm_trainer(model=model, args=TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True))
+    with torch.no_grad():
+        fast = trainer.compute_loss(model, batch)
+        full = model(**batch).loss
+    assert (batch["labels"] != IGNORE_INDEX).sum() > 20
+    assert torch.allclose(fast, full, atol=1e-5), (fast, full)
+
+
 def test_held_out_windows_are_a_fraction_and_never_all():
     rows = [{"input_ids": [i]} for i in range(40)]
     train, dev = split_windows(rows, 0.1, seed=1)

@@ -33,12 +33,17 @@ class ScratchModel:
     hidden_size: int = 256
     num_attention_heads: int = 4
     intermediate_size: int = 1024
-    vocab_size: int = 8000  # upper bound: characters seen, then the most frequent training words
+    vocab_size: int = 8000  # upper bound: characters seen, then the most frequent training words (or pieces)
     min_frequency: int = 1  # a piece must occur this often in the training texts to enter the vocabulary
+    vocabulary: str = "words"  # "words": characters + whole words; "subwords": byte-pair word pieces
+
+    VOCABULARIES: typing.ClassVar[tuple[str, ...]] = ("words", "subwords")
 
     def check(self) -> list[str]:
         problems = [f"scratch.{f.name}: {getattr(self, f.name)} must be 1 or more"
-                    for f in dataclasses.fields(self) if getattr(self, f.name) < 1]
+                    for f in dataclasses.fields(self) if f.type in (int, "int") and getattr(self, f.name) < 1]
+        if self.vocabulary not in self.VOCABULARIES:
+            problems.append(f"scratch.vocabulary: {self.vocabulary!r} must be one of {', '.join(self.VOCABULARIES)}")
         if self.num_attention_heads >= 1 and self.hidden_size % self.num_attention_heads:
             problems.append(f"scratch.hidden_size: {self.hidden_size} is not a multiple of num_attention_heads "
                             f"({self.num_attention_heads}); each head gets hidden_size / num_attention_heads dimensions")
