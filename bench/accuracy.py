@@ -3,6 +3,7 @@
     .venv/bin/python bench/accuracy.py                     # configs/tiny.yaml, 8 epochs: about 10 minutes on 2 cores
     .venv/bin/python bench/accuracy.py --epochs 1 --max-sentences 300   # a quick look
     .venv/bin/python bench/accuracy.py --config configs/camelbert-msa.yaml --set model=DIR   # a pretrained BERT
+    .venv/bin/python bench/accuracy.py --pretrain configs/tiny-mlm.yaml    # masked-LM pretraining on train.txt's text first
 
 ANERcorp (``data/anercorp``, CAMeL Lab's train/test split, CC BY-SA 4.0; see its README) is the
 standard public Arabic NER benchmark: newswire, types PERS, LOC, ORG, MISC. Its files are read as
@@ -78,22 +79,39 @@ def read_split(split: str, max_sentences: int | None):
     return doc
 
 
+def pretrain_on(args, train_doc, work: Path) -> str:
+    """Masked-LM pretraining (``--pretrain CONFIG``) on the text of ``train.txt``, its tags unseen:
+    it writes work/pretrained and returns what the row's name starts with."""
+    from arabic_ner.config import PretrainConfig, load_config
+    from arabic_ner.document import Document
+    from arabic_ner.pretraining import pretrain
+
+    config = load_config(args.pretrain, [f"seed={args.seed}", "texts=[data/anercorp/train.txt]", *args.pretrain_set], cls=PretrainConfig)
+    result = pretrain(config, [Document("train", train_doc.text)], work / "pretrained")
+    print(f"pretrained: held-out masked-word loss {result.dev_loss_before:.2f} -> {result.dev_loss_after:.2f}", file=sys.stderr)
+    return f"{Path(args.pretrain).stem} ({config.num_train_epochs:g} epochs) + "
+
+
 def run_model(args, train_doc, test_doc, work: Path):
     from arabic_ner.config import load_config
     from arabic_ner.inference import Tagger
     from arabic_ner.metrics import span_scores
     from arabic_ner.training import train_model
 
+    started = time.perf_counter()
+    prefix = ""
     overrides = [f"labels=[{','.join(LABELS)}]", f"seed={args.seed}", "dev_fraction=0", *args.set]
+    if args.pretrain:
+        prefix = pretrain_on(args, train_doc, work)
+        overrides.append(f"model={work / 'pretrained'}")
     if args.epochs is not None:
         overrides.append(f"num_train_epochs={args.epochs}")
     config = load_config(args.config, overrides)
-    started = time.perf_counter()
     train_model(config, [train_doc], [], work / "model")
     (predicted,) = [t.document for t in Tagger.load(str(work / "model")).tag([test_doc])]
     minutes = (time.perf_counter() - started) / 60
     spans = span_scores([test_doc.spans], [predicted.spans], LABELS)["micro"]["f1"]
-    name = f"{Path(args.config).stem}, {config.num_train_epochs:g} epochs"
+    name = f"{prefix}{Path(args.config).stem} ({config.num_train_epochs:g} epochs)"
     return name, token_sentences(predicted), minutes, spans
 
 
@@ -102,6 +120,8 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "tiny.yaml"))
     parser.add_argument("--epochs", type=float, default=8, help="num_train_epochs for the model (default 8; the config's own with --epochs 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="another config override")
+    parser.add_argument("--pretrain", metavar="CONFIG", help="first pretrain (pretrain.py's config, e.g. configs/tiny-mlm.yaml) on train.txt's text")
+    parser.add_argument("--pretrain-set", action="append", default=[], metavar="KEY=VALUE", help="an override for --pretrain's config")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-sentences", type=int, help="use only the first N sentences of each file")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")

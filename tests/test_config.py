@@ -1,16 +1,32 @@
 import pytest
 
-from arabic_ner.config import Config, load_config
+from arabic_ner.config import Config, PretrainConfig, load_config
 from arabic_ner.problems import UserError
 
 from conftest import ROOT
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+def config_type(path):
+    """pretrain.py's configs are named *-mlm.yaml; the others are train.py's."""
+    return PretrainConfig if path.stem.endswith("-mlm") else Config
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if config_type(p) is Config], ids=lambda p: p.name)
 def test_every_bundled_config_loads(path):
     config = load_config(path)
     assert config.labels == ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
     assert all((ROOT / s.path).is_file() for s in config.train)
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if config_type(p) is PretrainConfig], ids=lambda p: p.name)
+def test_every_bundled_pretraining_config_loads(path):
+    config = load_config(path, cls=PretrainConfig)
+    assert all((ROOT / t).exists() for t in config.texts)
+    with pytest.raises(UserError, match="unknown config key 'labels'"):
+        load_config(path, ["labels=[LOC]"], cls=PretrainConfig)
 
 
 def test_every_bundled_config_sets_every_key():
@@ -18,8 +34,8 @@ def test_every_bundled_config_sets_every_key():
 
     import yaml
 
-    keys = {f.name for f in dataclasses.fields(Config)}
-    for path in (ROOT / "configs").glob("*.yaml"):
+    for path in CONFIGS:
+        keys = {f.name for f in dataclasses.fields(config_type(path))}
         assert set(yaml.safe_load(path.read_text(encoding="utf-8"))) == keys, path.name
 
 

@@ -158,6 +158,10 @@ def test_pretraining_lowers_the_held_out_loss_and_writes_a_model_dir(pretrained)
     card = (pretrained / "README.md").read_text(encoding="utf-8")
     assert "pipeline_tag: fill-mask" in card and "masked-word loss" in card
     assert not (pretrained / "checkpoints").exists()
+    from transformers import pipeline
+
+    filled = pipeline("fill-mask", model=str(pretrained), device="cpu")("قصفت طائرات [MASK] مواقع التنظيم")
+    assert len(filled) == 5 and all(0 <= f["score"] <= 1 for f in filled)
 
 
 def test_the_pretrained_dir_is_what_train_starts_from(pretrained, tmp_path):
