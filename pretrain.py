@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import run
+from arabic_ner.cli import add_resume_options, run
 
 
 def parse_args(argv):
@@ -25,9 +25,7 @@ def parse_args(argv):
     parser.add_argument("--texts", nargs="+", metavar="PATH", help="unlabeled texts (folder, .txt, .jsonl, .json); default: the config's `texts`")
     parser.add_argument("--output-dir", metavar="DIR", help="where the model goes; default: the config's `output_dir`")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set num_train_epochs=3")
-    again = parser.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
-    again.add_argument("--overwrite", action="store_true", help="replace the model already in the output dir")
+    add_resume_options(parser)
     return parser.parse_args(argv)
 
 

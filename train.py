@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import run
+from arabic_ner.cli import add_resume_options, run
 
 
 def parse_args(argv):
@@ -28,9 +28,7 @@ def parse_args(argv):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
-    again = parser.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
-    again.add_argument("--overwrite", action="store_true", help="replace the model already in the output dir")
+    add_resume_options(parser)
     return parser.parse_args(argv)
 
 

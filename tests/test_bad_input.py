@@ -384,7 +384,7 @@ def test_a_folder_train_did_not_write_is_never_replaced(capsys, tmp_path):
     folder.mkdir()
     (folder / "thesis.tex").write_text("x")
     code, _, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", _gold(tmp_path), "--output-dir", folder, "--overwrite")
-    assert code == 2 and "is a folder that train.py did not write" in one_line(err)
+    assert code == 2 and "is a folder that train.py or pretrain.py did not write" in one_line(err)
     code, _, err = call(capsys, "train", "--config", "configs/tiny.yaml", "--train", _gold(tmp_path / "mine", "g.json"),
                         "--output-dir", folder, "--overwrite")
     assert code == 2 and "holds the input" in one_line(err)

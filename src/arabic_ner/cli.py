@@ -39,6 +39,13 @@ def positive(value: str) -> int:
     return number
 
 
+def add_resume_options(parser) -> None:
+    """``--resume`` / ``--overwrite``, for the scripts that train a model into an output directory."""
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
+    again.add_argument("--overwrite", action="store_true", help="replace the model already in the output dir")
+
+
 class StopOnInterrupt:
     """A context in which the first Ctrl-C only asks to stop (``requested()`` turns true), so a batch
     job can finish its current batch and flush its output; a second Ctrl-C interrupts at once."""
