@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,19 @@ def run_script(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.C
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def killed_at_first_checkpoint(args: list[str], output: Path, timeout: float = 300) -> None:
+    """Start a training script as ``run_script`` would and kill it, as a power cut would, once its
+    first checkpoint under ``output/checkpoints`` is complete."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not list((output / "checkpoints").glob("checkpoint-*/trainer_state.json")):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
 
 
 def predicted_records(model_dir: Path, input_file: Path, out: Path) -> list[dict]:

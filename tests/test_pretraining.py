@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from arabic_ner.config import PretrainConfig, ScratchModel, load_config
-from arabic_ner.document import Document
 from arabic_ner.modeling import train_wordpiece
-from arabic_ner.pretraining import IGNORE_INDEX, NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
+from arabic_ner.alignment import IGNORE_INDEX
+from arabic_ner.pretraining import NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
 from arabic_ner.text import split_words
 
-from conftest import ROOT, article_paragraphs, run_script, sets
+from conftest import ROOT, article_paragraphs, killed_at_first_checkpoint, run_script, sets
 
 SMALL = {
     "scratch.num_hidden_layers": 2,
@@ -47,8 +44,10 @@ def texts(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def pretrained(texts, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("mlm") / "tiny-mlm"
+    # A vocabulary of characters and the most frequent words: with every word of 2,000 in it, the
+    # held-out windows are mostly words seen once, whose loss only noise moves.
     result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
-                        *small(num_train_epochs=20, per_device_train_batch_size=8, learning_rate=3e-3, dev_fraction=0.1))
+                        *small(**{"scratch.vocab_size": 400}, num_train_epochs=20, per_device_train_batch_size=8, learning_rate=3e-3, dev_fraction=0.1))
     assert result.returncode == 0, result.stderr[-3000:]
     return output
 
@@ -64,7 +63,7 @@ def tokenizer_for(texts: list[str], vocab_size: int = 60, max_length: int = 64):
 def test_masking_takes_whole_words_and_only_words():
     text = "قصفت مقاتلات التحالف مواقع التنظيم في 2014على أطراف الموصل بطائرات F-16 و٦ نيسان"
     tokenizer = tokenizer_for([text], max_length=256)
-    (row,) = mlm_windows(tokenizer, [Document("d", text)])
+    (row,) = mlm_windows(tokenizer, [split_words(text)])
     assert row["word_ids"][0] == NOT_A_WORD and row["word_ids"][-1] == NOT_A_WORD  # [CLS] ... [SEP]
     words = split_words(text)
     assert sorted(set(row["word_ids"]) - {NOT_A_WORD}) == list(range(len(words)))
@@ -92,7 +91,7 @@ def test_masking_takes_whole_words_and_only_words():
 def test_masked_inputs_are_mostly_mask_tokens_some_random_some_kept():
     texts = article_paragraphs()[:10]
     tokenizer = tokenizer_for(texts, vocab_size=2000)
-    rows = mlm_windows(tokenizer, [Document(str(i), t) for i, t in enumerate(texts)])
+    rows = mlm_windows(tokenizer, [split_words(t) for t in texts])
     masking = WholeWordMasking(tokenizer)
     kinds = {"mask": 0, "random": 0, "kept": 0}
     generator = torch.Generator().manual_seed(0)
@@ -109,7 +108,7 @@ def test_masked_inputs_are_mostly_mask_tokens_some_random_some_kept():
 def test_long_texts_are_windowed_not_truncated():
     text = " ".join(article_paragraphs())
     tokenizer = tokenizer_for([text], vocab_size=3000)
-    rows = mlm_windows(tokenizer, [Document("all", text)])
+    rows = mlm_windows(tokenizer, [split_words(text)])
     assert len(rows) > 5 and all(len(r["input_ids"]) <= 64 for r in rows)
     seen = [w for r in rows for w in r["word_ids"] if w != NOT_A_WORD]
     assert seen == sorted(seen) and set(seen) == set(range(len(split_words(text))))  # each word once, in order
@@ -129,7 +128,7 @@ def test_the_trainer_loss_on_masked_positions_is_the_models_own_loss(tmp_path):
     torch.manual_seed(0)
     model = BertForMaskedLM(scratch_bert_config(config, tokenizer)).eval()
     masking = WholeWordMasking(tokenizer)
-    batch = masking(mlm_windows(tokenizer, [Document(str(i), t) for i, t in enumerate(texts)]))
+    batch = masking(mlm_windows(tokenizer, [split_words(t) for t in texts]))
     trainer = masked_lm_trainer(model=model, args=TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True))
     with torch.no_grad():
         fast = trainer.compute_loss(model, batch)
@@ -149,7 +148,7 @@ def test_held_out_windows_are_a_fraction_and_never_all():
 def test_pretraining_lowers_the_held_out_loss_and_writes_a_model_dir(pretrained):
     metrics = json.loads((pretrained / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["documents"] == len(article_paragraphs()) and metrics["dev_windows"] >= 3
-    assert metrics["dev_loss_after"] < metrics["dev_loss_before"] - 0.5, metrics
+    assert metrics["dev_loss_after"] < metrics["dev_loss_before"] - 1.0, metrics  # 6.04 -> 4.45 (seeds 1, 2: 4.35, 4.36)
     losses = [entry["loss"] for entry in metrics["log_history"] if "loss" in entry]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 1.0, losses
     config = json.loads((pretrained / "config.json").read_text(encoding="utf-8"))
@@ -210,15 +209,7 @@ def test_a_killed_pretraining_run_resumes_to_the_same_model(texts, tmp_path):
     reference = tmp_path / "reference"
     assert run_script(*pretrain_args(texts, reference)).returncode == 0
     output = tmp_path / "killed"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
-    process = subprocess.Popen([sys.executable, *pretrain_args(texts, output)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not list((output / "checkpoints").glob("checkpoint-*/trainer_state.json")):
-        assert process.poll() is None and time.monotonic() < deadline, "pretraining ended before it could be killed"
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
+    killed_at_first_checkpoint(pretrain_args(texts, output), output)
     refused = run_script(*pretrain_args(texts, output))
     assert refused.returncode == 2 and "holds checkpoints of an interrupted run" in refused.stderr
     resumed = run_script(*pretrain_args(texts, output, "--resume"))
@@ -249,3 +240,29 @@ def test_bad_input_is_one_line(texts, pretrained, tmp_path):
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
     result = run_script(*pretrain_args(texts, pretrained))
     assert result.returncode == 2 and "holds a trained model; pass --overwrite" in result.stderr
+
+
+def test_a_tokenizer_without_a_mask_token_cannot_pretrain():
+    from arabic_ner.problems import UserError
+
+    tokenizer = tokenizer_for(article_paragraphs()[:3])
+    tokenizer.mask_token = None
+    with pytest.raises(UserError, match="has no mask token, so it cannot be used for masked-language-model pretraining"):
+        WholeWordMasking(tokenizer)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("texts=[]", "texts: list at least one folder of .txt articles"),
+    ("output_dir=' '", "output_dir: must name a folder for the model"),
+    ("scratch=null", "model: 'scratch' needs a `scratch:` block"),
+    ("max_length=8", "max_length: 8 must be between 16 and 8192"),
+    ("dev_fraction=1", "dev_fraction: 1.0 must be in [0, 1)"),
+    ("fp16=true", "bf16 and fp16: choose one"),
+    ("learning_rate=0", "learning_rate: 0.0 must be positive"),
+])
+def test_pretraining_config_values_are_checked(override, message):
+    from arabic_ner.problems import UserError
+
+    overrides = [override, "bf16=true"] if override == "fp16=true" else [override]
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_config(ROOT / "configs" / "tiny-mlm.yaml", overrides, cls=PretrainConfig)

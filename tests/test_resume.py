@@ -14,7 +14,7 @@ import pytest
 
 from arabic_ner.annotations import labelstudio_task
 
-from conftest import ROOT, marked, run_script, sets, tiny_overrides, write_ls
+from conftest import ROOT, killed_at_first_checkpoint, marked, run_script, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -170,15 +170,7 @@ def test_a_killed_training_run_resumes_to_the_same_model(gold_file, tmp_path):
     assert run_script(*train_args(gold_file, reference, epochs)).returncode == 0
 
     output = tmp_path / "model"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
-    process = subprocess.Popen([sys.executable, *train_args(gold_file, output, epochs)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not list((output / "checkpoints").glob("checkpoint-*/trainer_state.json")):
-        assert process.poll() is None and time.monotonic() < deadline, "training ended before it could be killed"
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
+    killed_at_first_checkpoint(train_args(gold_file, output, epochs), output)
     assert not (output / "model.safetensors").exists()  # the final directory is never half-written
 
     refused = run_script(*train_args(gold_file, output, epochs))

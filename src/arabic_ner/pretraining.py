@@ -21,17 +21,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
+from .alignment import IGNORE_INDEX
 from .config import SCRATCH, PretrainConfig
 from .document import Document
 from .encoding import Encoder
 from .inputs import iter_input
 from .problems import Problems, UserError
-from .text import split_words
+from .text import Word, split_words
 
 NOT_A_WORD = -1  # word id of [CLS], [SEP] and padding: never masked
-IGNORE_INDEX = -100  # label of positions that are not predicted
 
 
 @dataclass
@@ -74,13 +74,13 @@ def read_texts(paths: Sequence[str], problems: Problems) -> list[Document]:
     return documents
 
 
-def mlm_windows(tokenizer, documents: Iterable[Document]) -> list[dict]:
-    """One example per window of ``tokenizer.model_max_length`` tokens: ``input_ids`` with the
-    special tokens, and ``word_ids`` (the document's word of each token, ``NOT_A_WORD`` for the
-    special tokens), for whole-word masking."""
+def mlm_windows(tokenizer, documents: Sequence[list[Word]]) -> list[dict]:
+    """One example per window of ``tokenizer.model_max_length`` tokens of each document (its
+    ``split_words``): ``input_ids`` with the special tokens, and ``word_ids`` (the document's word
+    of each token, ``NOT_A_WORD`` for the special tokens), for whole-word masking."""
     encoder = Encoder(tokenizer, tokenizer.model_max_length, stride=0)
     rows = []
-    for enc in encoder.encode([split_words(doc.text) for doc in documents]):
+    for enc in encoder.encode(documents):
         for k, (start, end) in enumerate(enc.windows):
             rows.append({
                 "input_ids": encoder.inputs(enc, k),
@@ -123,15 +123,15 @@ class WholeWordMasking:
         order = torch.randperm(len(words), generator=generator)[:count].tolist()
         chosen = {words[i] for i in order}
         inputs, labels = list(input_ids), [IGNORE_INDEX] * len(input_ids)
-        for p, w in enumerate(word_ids):
-            if w not in chosen:
-                continue
+        predicted = [p for p, w in enumerate(word_ids) if w in chosen]
+        draws = torch.rand(len(predicted), generator=generator).tolist()
+        randoms = self.replacements[torch.randint(len(self.replacements), (len(predicted),), generator=generator)].tolist()
+        for p, draw, random_id in zip(predicted, draws, randoms):
             labels[p] = input_ids[p]
-            draw = torch.rand(1, generator=generator).item()
             if draw < 0.8:
                 inputs[p] = self.mask_id
             elif draw < 0.9:
-                inputs[p] = int(self.replacements[torch.randint(len(self.replacements), (1,), generator=generator)])
+                inputs[p] = random_id
         return inputs, labels
 
     def __call__(self, examples: list[dict]) -> dict:
@@ -197,12 +197,12 @@ def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str 
     fingerprint = data_fingerprint(documents, [])
     last = _resume_point(config, checkpoints, resume, fingerprint)
     set_seed(config.seed)
-    word_lists = [[w.form for w in split_words(doc.text)] for doc in documents]
-    tokenizer, model = build_for_pretraining(config, word_lists, tokenizer_dir=last)
+    words_of = [split_words(doc.text) for doc in documents]
+    tokenizer, model = build_for_pretraining(config, ([w.form for w in words] for words in words_of), tokenizer_dir=last)
     collator = WholeWordMasking(tokenizer, config.mlm_probability)
-    train_rows, dev_rows = split_windows(mlm_windows(tokenizer, documents), config.dev_fraction, config.seed)
+    train_rows, dev_rows = split_windows(mlm_windows(tokenizer, words_of), config.dev_fraction, config.seed)
     dev_rows = masked_once(collator, dev_rows, config.seed)
-    words = sum(len(forms) for forms in word_lists)
+    words = sum(len(w) for w in words_of)
     print(f"pretraining on {len(documents)} documents, {words:,} words: {len(train_rows)} windows of up to "
           f"{tokenizer.model_max_length} tokens, {len(dev_rows)} held out", file=sys.stderr)
     args = training_arguments(config, checkpoints, has_dev=bool(dev_rows), keep_best=False, remove_unused_columns=False)
