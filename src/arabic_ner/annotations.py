@@ -369,6 +369,16 @@ def result_item(doc: Document, span: Span, index: int) -> dict:
     return item
 
 
+def prediction_record(doc: Document, score: float | None, model_version: str) -> dict:
+    """The Label Studio prediction of one tagged document, as push, predict.py's Label Studio output
+    and the model backend all send it: its spans, the model version and the document's score."""
+    return {
+        "model_version": model_version,
+        "score": round(score, 4) if score is not None else None,
+        "result": [result_item(doc, span, i) for i, span in enumerate(doc.spans)],
+    }
+
+
 def labelstudio_task(doc: Document, key: str = "annotations", extra: dict | None = None) -> dict:
     """A Label Studio task holding ``doc``'s spans as an annotation (or, with key="predictions", a prediction)."""
     entry = {"result": [result_item(doc, s, i) for i, s in enumerate(doc.spans)], **(extra or {})}

@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
-from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, result_item, result_spans
+from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, prediction_record, result_spans
 from .cli import positive, run
 from .outputs import check_output_file, write_whole
 from .precision import check_device
@@ -366,11 +366,7 @@ def import_predictions(server: Server, project, tagged: Iterable, version: str, 
         if getattr(doc, "error", None):  # an input that could not be read
             report.unreadable.append(doc.error)  # it names the file and the place
             continue
-        prediction = {
-            "model_version": version,
-            "score": round(doc_score, 4) if doc_score is not None else None,
-            "result": [result_item(doc, span, i) for i, span in enumerate(doc.spans)],
-        }
+        prediction = prediction_record(doc, doc_score, version)
         seen = known.get(doc.id)
         if seen is None:
             new_tasks.append({"data": {"text": doc.text, "doc_id": doc.id}, "predictions": [prediction]})

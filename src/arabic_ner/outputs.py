@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .annotations import result_item
+from .annotations import prediction_record
 from .config import Config, PretrainConfig
 from .conll import conll_lines, one_line
 from .document import Document, text_sha256
@@ -329,11 +329,7 @@ class LabelStudioFormat(JsonlFormat):
         if doc.error:
             data["error"] = doc.error
         else:
-            task["predictions"] = [{
-                "model_version": self.writer.model_version,
-                "score": round(score, 4) if score is not None else None,
-                "result": [result_item(doc, s, i) for i, s in enumerate(doc.spans)],
-            }]
+            task["predictions"] = [prediction_record(doc, score, self.writer.model_version)]
         return (",\n" if self.writer.count else "") + json.dumps(task, ensure_ascii=False)
 
     def scan(self, data: bytes) -> Done:
