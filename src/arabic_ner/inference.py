@@ -27,13 +27,27 @@ from .text import split_words
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
 
 
+@dataclass(frozen=True)
+class Uncertainty:
+    """How unsure the model is of one document, from its words' label distributions.
+
+    ``least_confidence`` is one minus the confidence of the document's least sure word;
+    ``mean_entropy`` is the mean, over its words, of the entropy (in nats) of the word's labels."""
+
+    words: int
+    least_confidence: float
+    mean_entropy: float
+
+
 @dataclass
 class Tagged:
     """A tagged document: ``document.spans`` holds the predictions; ``score`` is the mean confidence
-    over its words (``None`` for a document with no words)."""
+    over its words; ``uncertainty`` says how unsure the model was (both ``None`` for a document
+    with no words)."""
 
     document: Document
     score: float | None
+    uncertainty: Uncertainty | None = None
 
 
 class Tagger:
@@ -94,13 +108,14 @@ class Tagger:
         encodings = self._encode(chunk)
         labels = [[0] * len(enc.words) for enc in encodings]
         scores = [[1.0] * len(enc.words) for enc in encodings]
+        entropies = [[0.0] * len(enc.words) for enc in encodings]
         pending = [len(enc.windows) for enc in encodings]
         emitted = 0
 
         def finished():
             nonlocal emitted
             while emitted < len(chunk) and pending[emitted] == 0:
-                yield self._result(chunk[emitted], encodings[emitted], labels[emitted], scores[emitted])
+                yield self._result(chunk[emitted], encodings[emitted], labels[emitted], scores[emitted], entropies[emitted])
                 emitted += 1
 
         yield from finished()
@@ -124,10 +139,13 @@ class Tagger:
             with torch.inference_mode(), self._autocast():
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
                 picked = logits[torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device)]
-                best, best_ids = picked.float().softmax(-1).max(-1)
-            for (d, w), label_id, prob in zip(targets, best_ids.tolist(), best.tolist()):
+                probs = picked.float().softmax(-1)
+                best, best_ids = probs.max(-1)
+                entropy = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+            for (d, w), label_id, prob, ent in zip(targets, best_ids.tolist(), best.tolist(), entropy.tolist()):
                 labels[d][w] = label_id
                 scores[d][w] = prob
+                entropies[d][w] = ent
             for d, _ in batch:
                 pending[d] -= 1
             yield from finished()
@@ -153,13 +171,16 @@ class Tagger:
             encodings.append(encoding)
         return encodings
 
-    def _result(self, doc: Document, enc, doc_labels: list[int], doc_scores: list[float]) -> Tagged:
+    def _result(self, doc: Document, enc, doc_labels: list[int], doc_scores: list[float], doc_entropies: list[float]) -> Tagged:
         if doc.error:
             return Tagged(doc, None)
         tags = [self.id2label[i] for i in doc_labels]
         spans = tags_to_spans(enc.words, tags, doc_scores)
-        score = sum(doc_scores) / len(doc_scores) if doc_scores else None
-        return Tagged(Document(doc.id, doc.text, spans, doc.source), score)
+        if not doc_scores:
+            return Tagged(Document(doc.id, doc.text, spans, doc.source), None)
+        n = len(doc_scores)
+        uncertainty = Uncertainty(n, 1.0 - min(doc_scores), sum(doc_entropies) / n)
+        return Tagged(Document(doc.id, doc.text, spans, doc.source), sum(doc_scores) / n, uncertainty)
 
     def _batches(self, windows, encodings) -> Iterator[list]:
         """Pack length-sorted windows (longest first) into batches of at most ``batch_size`` rows and

@@ -52,6 +52,7 @@ from .precision import check_device
 from .colours import type_colours
 from .document import Span
 from .problems import Problems, UserError
+from .selection import DEFAULT_STRATEGY, STRATEGIES
 
 URL_VARIABLE, KEY_VARIABLE = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
 IMPORT_BATCH = 100
@@ -398,7 +399,10 @@ def push(connect_to: Callable[[], Server], args) -> int:
     version = model_version(args.model)
     server = connect_to()
     project = project_for(server, args.project, labels, version)
-    report = import_predictions(server, project, tagger.tag(documents), version, args.import_batch)
+    tagged = tagger.tag(documents)
+    if args.select:
+        tagged = select(server, project, tagged, args.select, args.strategy)
+    report = import_predictions(server, project, tagged, version, args.import_batch)
     if getattr(project, "model_version", None) != version:
         # the version whose predictions pre-fill the labeling screen
         with _answers(server.url, "setting the project's model version"):
@@ -420,6 +424,23 @@ def push(connect_to: Callable[[], Server], args) -> int:
     )
     print(server.link(project.id))
     return 0
+
+
+def select(server: Server, project, tagged: Iterable, n: int, strategy: str) -> list:
+    """The ``n`` documents of the pool ``tagged`` that the model is least sure of, leaving out those
+    already in ``project`` (matched on data.doc_id) and those that could not be read."""
+    from .selection import most_uncertain, unreadable
+
+    in_project = {str((t.get("data") or {}).get("doc_id")) for t in _tasks(server, project.id)}
+    errors: list[str] = []
+    pool = [t for t in unreadable(tagged, errors) if t.document.id not in in_project]
+    chosen = most_uncertain(pool, strategy)[:n]
+    for error in errors:
+        print(f"warning: {error}; left out of the selection", file=sys.stderr)
+    print(f"selected {len(chosen)} of {len(pool)} document(s) not yet in project {project.id}, most uncertain by {strategy}: "
+          + ", ".join(f"{t.document.id} ({STRATEGIES[strategy](t.uncertainty):.3f})" for t in chosen[:10])
+          + (", ..." if len(chosen) > 10 else ""))
+    return chosen
 
 
 # ---------------------------------------------------------------- pull
@@ -557,6 +578,10 @@ def parse_args(argv):
     p.add_argument("--import-batch", type=positive, default=IMPORT_BATCH, metavar="N", help=f"tasks per import request (default {IMPORT_BATCH})")
     p.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    p.add_argument("--select", type=positive, metavar="N",
+                   help="push only the N documents of --input that the model is least sure of, among those not yet in the project")
+    p.add_argument("--strategy", choices=sorted(STRATEGIES), default=DEFAULT_STRATEGY,
+                   help=f"how --select measures uncertainty (default {DEFAULT_STRATEGY}; see python -m arabic_ner.selection -h)")
     p = commands.add_parser("pull", help="write the reviewed annotations to a file train.py reads")
     p.add_argument("--project", required=True, metavar="ID", help="project id (or exact title)")
     p.add_argument("--output", required=True, metavar="FILE.json", help="e.g. annotations/reviewed.json")
