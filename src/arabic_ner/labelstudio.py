@@ -445,35 +445,55 @@ def select(server: Server, project, tagged: Iterable, n: int, strategy: str) -> 
 
 # ---------------------------------------------------------------- pull
 
+@dataclass
+class Export:
+    """A project's completed annotations, as a Label Studio JSON export that train.py reads."""
+
+    tasks: list = field(default_factory=list)  # tasks with their non-cancelled annotations
+    unlabeled: list = field(default_factory=list)  # ids of tasks with no annotation
+    skipped: list = field(default_factory=list)  # ids of tasks whose annotations were all cancelled
+    converted: int = 0  # spans whose UTF-16 offsets were turned into code points
+
+    def write(self, path: Path) -> None:
+        write_whole(path, json.dumps(self.tasks, ensure_ascii=False, indent=1) + "\n")
+
+
+def export_annotated(server: Server, project_id: int, where: str) -> Export:
+    """Every task of the project that has a completed, non-cancelled annotation, offsets in code points."""
+    with _answers(server.url, f"exporting {where}"):
+        tasks = server.client.projects.exports.as_json(project_id)
+    export = Export()
+    for task in tasks:
+        annotations = task.get("annotations") or []
+        usable = [a for a in annotations if not a.get("was_cancelled")]
+        if not usable:
+            (export.skipped if annotations else export.unlabeled).append(str(task.get("id")))
+            continue
+        task["annotations"] = usable
+        export.converted += fix_utf16_offsets(task)
+        export.tasks.append(task)
+    return export
+
+
 def pull(connect_to: Callable[[], Server], args) -> int:
     server = connect_to()
     project = _require_project(server, args.project)
     where = f"project {project.id} {project.title!r}"
     labels = config_labels(project.label_config, where)
-    with _answers(server.url, f"exporting {where}"):
-        tasks = server.client.projects.exports.as_json(project.id)
-    kept, unlabeled, skipped, converted = [], [], [], 0
-    for task in tasks:
-        annotations = task.get("annotations") or []
-        usable = [a for a in annotations if not a.get("was_cancelled")]
-        if not usable:
-            (skipped if annotations else unlabeled).append(str(task.get("id")))
-            continue
-        task["annotations"] = usable
-        converted += fix_utf16_offsets(task)
-        kept.append(task)
+    export = export_annotated(server, project.id, where)
     output = Path(args.output)
-    write_whole(output, json.dumps(kept, ensure_ascii=False, indent=1) + "\n")
+    export.write(output)
 
     # The same reader train.py uses: what it would say about the file, it says now.
     problems = Problems()
     documents = read_annotations(output, labels, problems, ReadStats())
     problems.print()
     spans = sum(len(d.spans) for d in documents)
-    print(f"pulled {len(kept)} annotated task(s), {spans} span(s) from {where} -> {output}")
+    unlabeled, skipped = export.unlabeled, export.skipped
+    print(f"pulled {len(export.tasks)} annotated task(s), {spans} span(s) from {where} -> {output}")
     print(f"left out: {len(unlabeled)} unlabeled task(s){_ids(unlabeled)}, {len(skipped)} skipped by annotators{_ids(skipped)}")
-    if converted:
-        print(f"{converted} span(s) had UTF-16 offsets (an older Label Studio frontend) and now count code points")
+    if export.converted:
+        print(f"{export.converted} span(s) had UTF-16 offsets (an older Label Studio frontend) and now count code points")
     if problems.errors:
         print(f"{len(problems.errors)} error(s): fix the spans in Label Studio and pull again", file=sys.stderr)
         return 1
