@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_script, sets, tiny_overrides
 
 LABEL_STUDIO = ROOT / ".venv-labelstudio" / "bin" / "label-studio"
 USERNAME, PASSWORD = "reviewer@example.com", "arabic-ner-tests"
@@ -69,6 +69,10 @@ def label_studio_booting(tmp_path_factory):
         COLLECT_ANALYTICS="false",
         SENTRY_DSN="",
         FRONTEND_SENTRY_DSN="",
+        # The model backend of tests/test_serve.py runs on 127.0.0.1: Label Studio refuses a local
+        # backend URL (ML_BLOCK_LOCAL_IP) and the webhook it creates for it (SSRF_PROTECTION_ENABLED).
+        ML_BLOCK_LOCAL_IP="false",
+        SSRF_PROTECTION_ENABLED="false",
     )
     log = data_dir / "server.log"
     with open(log, "w", encoding="utf-8") as out:
@@ -125,3 +129,17 @@ def _stop(process: subprocess.Popen) -> None:
 def personal_access_token(label_studio) -> str:
     """The admin's personal access token (Label Studio allows one per user), made through the API."""
     return label_studio.client().tokens.create().token
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, label_studio_booting) -> Path:
+    """A 1-layer model trained for one epoch: its predictions are poor but real. (It asks for the
+    server only so that Label Studio boots while the model trains.)"""
+    model_dir = tmp_path_factory.mktemp("ls-model") / "tiny"
+    overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
+    result = run_script(
+        "train.py", "--config", "configs/tiny.yaml", "--train", "annotations/corpus.json",
+        "--output-dir", str(model_dir), *sets(*overrides),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return model_dir

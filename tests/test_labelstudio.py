@@ -18,7 +18,6 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -40,26 +39,12 @@ from arabic_ner.problems import Problems, UserError
 from arabic_ner.inputs import iter_input
 
 from conftest import HARD_CASES, ROOT, marked, run_script, sets, tiny_overrides
-from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token  # noqa: F401  (fixtures)
+from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token, tiny_model  # noqa: F401  (fixtures)
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 RAW = ROOT / "data" / "raw"
 needs_server = pytest.mark.labelstudio
 EMOJI_TEXT = "🇮🇶 صور من كركوك🔥 و👨🏻‍🚒 في الموصل 👍🏽 F-16"
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, label_studio_booting) -> Path:  # noqa: F811
-    """A 1-layer model trained for one epoch: its predictions are poor but real. (It asks for the
-    server only so that Label Studio boots while the model trains.)"""
-    model_dir = tmp_path_factory.mktemp("ls-model") / "tiny"
-    overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", "annotations/corpus.json",
-        "--output-dir", str(model_dir), *sets(*overrides),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return model_dir
 
 
 @pytest.fixture

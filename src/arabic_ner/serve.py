@@ -1,0 +1,372 @@
+"""A Label Studio model backend: predictions when tasks open or are imported, training from Label Studio.
+
+    export LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=...   # only needed for training
+    python -m arabic_ner.serve --model models/tiny                          # http://127.0.0.1:9090
+
+Then in Label Studio: the project's Settings > Model > Connect Model, URL http://127.0.0.1:9090
+(Label Studio refuses local addresses unless it runs with ML_BLOCK_LOCAL_IP=false).
+
+It speaks Label Studio 1.23's model-backend protocol (label_studio/ml/api_connector.py):
+
+GET  /health, /    {"status": "UP", "model_version", "training"}
+POST /setup        checks the project's labeling config; answers {"model_version"}
+POST /predict      {"tasks": [...], "label_config"} -> {"results": [one prediction per task]}, each
+                   exactly what `python -m arabic_ner.labelstudio push` sends: the same Tagger, spans
+                   exact to the character, a score per span and per task, the model version
+GET  /versions     the model versions this backend has served
+POST /webhook      {"action": "START_TRAINING", "project": {"id", ...}} (the project's Model >
+                   Start Training button): the project's completed annotations are exported as `pull`
+                   does and read with train.py's reader (a span it cannot read makes the answer a 422
+                   naming it); train.py then runs in the background with the served model's recipe
+                   (its training_config.yaml, or --train-config) and writes a new model directory
+                   whole under --models-dir. Predictions switch to it when it is done, and /setup
+                   reports its model version, which Label Studio shows as the model's version under
+                   Settings > Model. A failed training leaves the running model serving; /health says
+                   why it failed. Other webhook events are acknowledged and ignored.
+
+The Label Studio URL and key come from the environment only and are never printed. The backend
+binds to 127.0.0.1 unless --host says otherwise. A malformed request gets a 4xx answer whose
+"error" is one line saying what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .cli import positive, run
+from .problems import Problems, UserError
+
+log = logging.getLogger("arabic_ner.serve")
+TRAIN_SCRIPT = Path(__file__).resolve().parents[2] / "train.py"
+TRAIN_EVENTS = ("START_TRAINING",)
+IGNORED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
+MAX_REQUEST_MB = 32
+
+
+class BadRequest(Exception):
+    """What the client sent is wrong: answered with ``status`` and ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Training:
+    """The latest training started from Label Studio (what /health reports)."""
+
+    state: str = "none"  # none, running, done, failed
+    project: int | None = None
+    started: str | None = None
+    finished: str | None = None
+    model_dir: str | None = None
+    model_version: str | None = None
+    tasks: int = 0
+    spans: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Options:
+    model: str
+    models_dir: Path
+    train_config: Path | None
+    overrides: list[str] = field(default_factory=list)
+    device: str | None = None
+    batch_size: int = 32
+
+
+class Backend:
+    """The served model and the training that may replace it; safe to call from several threads."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self._lock = threading.Lock()  # one tagging at a time, and the model swap between two
+        self.training = Training()
+        self.versions: list[str] = []
+        self._serve(options.model)
+
+    def _serve(self, model_dir: str) -> None:
+        from .inference import Tagger
+        from .labels import entity_types
+        from .modeling import model_version
+
+        tagger = Tagger.load(model_dir, device=self.options.device, batch_size=self.options.batch_size)
+        version = model_version(model_dir)
+        with self._lock:
+            self.tagger, self.model_dir, self.version = tagger, model_dir, version
+            self.labels = entity_types(tagger.id2label)
+            self.versions.append(version)
+        log.info("serving %s (model version %s, labels %s)", model_dir, version, ", ".join(self.labels))
+
+    # ------------------------------------------------------------ protocol
+
+    def check_config(self, label_config, where: str) -> None:
+        """The labeling config must have our Labels/Text pair and declare every label the model predicts."""
+        from .labelstudio import config_labels
+
+        if not isinstance(label_config, str) or not label_config.strip():
+            raise BadRequest(400, f"{where}: no labeling config (a string of XML) in the request")
+        try:
+            declared = config_labels(label_config, where)
+        except UserError as exc:
+            raise BadRequest(422, " ".join(exc.lines)) from None
+        missing = [label for label in self.labels if label not in declared]
+        if missing:
+            raise BadRequest(
+                422,
+                f"{where}: the labeling config lacks the label(s) {', '.join(missing)} that model {self.version} predicts; "
+                "add them in the project's Settings > Labeling Interface",
+            )
+
+    def predict(self, tasks: list) -> list[dict]:
+        """One prediction per task, in order, as push sends them."""
+        from .annotations import prediction_record
+
+        documents = [task_document(task, i) for i, task in enumerate(tasks)]
+        with self._lock:
+            tagged = list(self.tagger.tag(documents))
+            version = self.version
+        return [prediction_record(t.document, t.score, version) for t in tagged]
+
+    # ------------------------------------------------------------ training
+
+    def start_training(self, project: dict) -> dict:
+        """Export and check the project's annotations now (so the answer can name a bad span), then
+        train in the background."""
+        from .annotations import read_annotations
+        from .labelstudio import connect, export_annotated
+
+        project_id = project.get("id")
+        if not isinstance(project_id, int) or isinstance(project_id, bool):
+            raise BadRequest(400, 'the START_TRAINING event has no "project": {"id": <int>}')
+        if self.options.train_config is None:
+            raise BadRequest(409, f"{self.model_dir} has no training_config.yaml; start the backend with --train-config CONFIG to train from Label Studio")
+        if self.training.state == "running":
+            raise BadRequest(409, f"a training for project {self.training.project} is already running (started {self.training.started}); wait for it")
+        where = f"project {project_id}"
+        try:
+            server = connect()
+            export = export_annotated(server, project_id, where)
+        except UserError as exc:
+            raise BadRequest(503, " ".join(exc.lines)) from None
+        name = f"{Path(self.options.model).resolve().name}-p{project_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+        exports = self.options.models_dir / "label-studio-exports"
+        exports.mkdir(parents=True, exist_ok=True)
+        path = exports / f"{name}.json"
+        export.write(path)
+        problems = Problems()
+        documents = read_annotations(path, self.labels, problems)
+        for problem in problems.items:
+            log.warning("%s", problem)
+        if problems.errors:
+            lines = [str(p) for p in problems.errors]
+            raise BadRequest(422, f"{len(lines)} annotation(s) of {where} cannot be read, so nothing was trained: "
+                                  f"{'; '.join(lines[:3])}{'; ...' if len(lines) > 3 else ''}; fix them in Label Studio and train again")
+        if not documents:
+            raise BadRequest(422, f"{where} has no completed annotations to train on; annotate some tasks first")
+        spans = sum(len(d.spans) for d in documents)
+        job = Training("running", project_id, _now(), model_dir=str(self.options.models_dir / name), tasks=len(documents), spans=spans)
+        self.training = job
+        threading.Thread(target=self._train, args=(job, path), name=f"train-{name}", daemon=True).start()
+        log.info("training %s on %d task(s), %d span(s) of %s", job.model_dir, job.tasks, spans, where)
+        return {"status": "ok", "training": Path(job.model_dir).name, "tasks": job.tasks, "spans": spans}
+
+    def _train(self, job: Training, annotations: Path) -> None:
+        output = Path(job.model_dir)
+        command = [sys.executable, str(TRAIN_SCRIPT), "--config", str(self.options.train_config), "--train", str(annotations),
+                   "--output-dir", str(output), *(arg for o in self.options.overrides for arg in ("--set", o))]
+        env = {k: v for k, v in os.environ.items() if k != "LABEL_STUDIO_API_KEY"}  # train.py needs no key
+        log_path = output.with_name(output.name + ".log")
+        try:
+            with open(log_path, "w", encoding="utf-8") as out:
+                status = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env).returncode
+            if status != 0:
+                raise RuntimeError(f"train.py exited with status {status}: {_last_lines(log_path)} (full log: {log_path})")
+            self._serve(str(output))
+            job.model_version = self.version
+            job.state, job.finished = "done", _now()
+        except Exception as exc:  # a failed training must never stop the served model
+            job.state, job.finished, job.error = "failed", _now(), " ".join(str(exc).split())
+            log.error("training for project %s failed; still serving %s: %s", job.project, self.version, job.error)
+
+
+def _last_lines(path: Path, n: int = 3) -> str:
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    return " | ".join(line.strip()[-300:] for line in lines[-n:])
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def task_document(task, index: int):
+    """The document of a Label Studio task: its text, its id (data.doc_id as push sets it, else the task id)."""
+    from .document import Document
+
+    if not isinstance(task, dict):
+        raise BadRequest(400, f"task {index} is not a JSON object")
+    data = task.get("data")
+    name = task.get("id", index)
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise BadRequest(400, f'task {name} has no text: a task needs "data": {{"text": "..."}}, as the labeling config\'s $text')
+    doc_id = data.get("doc_id", task.get("id", index))
+    return Document(str(doc_id), data["text"])
+
+
+# ---------------------------------------------------------------- HTTP
+
+def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
+    """The Starlette application around ``backend``."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    limit = int(max_request_mb * 1024 * 1024)
+
+    def answers(handler):
+        async def endpoint(request):
+            try:
+                status, body = await handler(request)
+            except BadRequest as exc:
+                log.warning("%s %s: %d %s", request.method, request.url.path, exc.status, exc.message)
+                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            except Exception as exc:  # a bug: answered and logged, the server stays up
+                log.exception("%s %s failed", request.method, request.url.path)
+                return JSONResponse({"error": f"internal error ({type(exc).__name__}: {exc}); see the backend's log"}, status_code=500)
+            return JSONResponse(body, status_code=status)
+        return endpoint
+
+    async def read_json(request) -> dict:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise BadRequest(413, f"the request is {int(declared) / 1048576:.1f} MB; this backend takes at most {max_request_mb:g} MB (--max-request-mb)")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise BadRequest(400, f"the request body is not JSON{where}") from None
+        if not isinstance(payload, dict):
+            raise BadRequest(400, "the request body must be a JSON object")
+        return payload
+
+    async def health(request):
+        return 200, {"status": "UP", "model_class": "arabic_ner", "model_version": backend.version,
+                     "model_dir": backend.model_dir, "training": asdict(backend.training)}
+
+    async def setup(request):
+        payload = await read_json(request)
+        backend.check_config(payload.get("schema"), f"project {_project_id(payload.get('project'))}")
+        return 200, {"model_version": backend.version}
+
+    async def predict(request):
+        payload = await read_json(request)
+        tasks = payload.get("tasks")
+        if not isinstance(tasks, list) or not tasks:
+            raise BadRequest(400, 'no tasks: the request needs "tasks": [{"id": ..., "data": {"text": ...}}, ...]')
+        if "label_config" in payload:
+            backend.check_config(payload["label_config"], f"project {_project_id(payload.get('project'))}")
+        results = await run_in_threadpool(backend.predict, tasks)
+        return 200, {"results": results, "model_version": backend.version}
+
+    async def versions(request):
+        return 200, {"versions": list(backend.versions)}
+
+    async def webhook(request):
+        payload = await read_json(request)
+        action = payload.get("action")
+        if not isinstance(action, str):
+            raise BadRequest(400, 'no "action" in the webhook request')
+        if action not in TRAIN_EVENTS:
+            known = action in IGNORED_EVENTS
+            return 200, {"status": "ignored", "detail": f"{action}: {'only START_TRAINING trains' if known else 'not an event this backend knows'}"}
+        project = payload.get("project")
+        if not isinstance(project, dict):
+            raise BadRequest(400, 'the START_TRAINING event has no "project" object')
+        return 201, {"status": "ok", "result": await run_in_threadpool(backend.start_training, project)}
+
+    async def not_found(request, exc: HTTPException):
+        return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}"}, status_code=exc.status_code)
+
+    routes = [
+        Route("/", answers(health), methods=["GET"]),
+        Route("/health", answers(health), methods=["GET"]),
+        Route("/setup", answers(setup), methods=["POST"]),
+        Route("/predict", answers(predict), methods=["POST"]),
+        Route("/versions", answers(versions), methods=["GET", "POST"]),
+        Route("/webhook", answers(webhook), methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: not_found})
+
+
+def _project_id(project) -> str:
+    """Label Studio names projects ``"<id>.<created timestamp>"`` in requests."""
+    return str(project).split(".", 1)[0] if project is not None else "?"
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m arabic_ner.serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, metavar="DIR", help="trained model directory to serve")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=positive, default=9090, help="default 9090")
+    parser.add_argument("--models-dir", metavar="DIR", help="where models trained from Label Studio go (default: beside --model)")
+    parser.add_argument("--train-config", metavar="YAML", help="the recipe for training from Label Studio (default: --model's training_config.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for that training, as train.py --set")
+    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_MB, help=f"largest request accepted (default {MAX_REQUEST_MB})")
+    parser.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    return parser.parse_args(argv)
+
+
+def options_from(args) -> Options:
+    model = Path(args.model)
+    train_config = Path(args.train_config) if args.train_config else model / "training_config.yaml"
+    if args.train_config and not train_config.is_file():
+        raise UserError(f"{train_config}: --train-config not found")
+    if not train_config.is_file():
+        train_config = None
+    if train_config is not None and not TRAIN_SCRIPT.is_file():
+        raise UserError(f"{TRAIN_SCRIPT} not found: training from Label Studio runs train.py from the arabic-ner checkout")
+    models_dir = Path(args.models_dir) if args.models_dir else model.resolve().parent
+    return Options(args.model, models_dir, train_config, args.set, args.device, args.batch_size)
+
+
+def main(argv=None) -> int:
+    import uvicorn
+
+    from .precision import check_device
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_device(args.device)
+    options = options_from(args)
+    backend = Backend(options)
+    if options.train_config is None:
+        log.warning("%s has no training_config.yaml: training from Label Studio is off (give --train-config)", args.model)
+    elif not (os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY")):
+        log.warning("LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not both set: training from Label Studio will be refused until they are")
+    log.info("Label Studio model backend at http://%s:%d (Settings > Model > Connect Model)", args.host, args.port)
+    uvicorn.run(build_app(backend, args.max_request_mb), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

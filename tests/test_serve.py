@@ -1,0 +1,307 @@
+"""``python -m arabic_ner.serve``, the Label Studio model backend.
+
+Bad requests are sent to the real application in this process (Starlette's TestClient: the same
+app, without a socket). Everything else runs against the real Label Studio server of
+``labelstudio_server.py``: the backend is started as a user starts it, connected to a project
+through Label Studio's API, and Label Studio itself asks it for predictions and for a training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from arabic_ner.annotations import prediction_record
+from arabic_ner.document import Span
+from arabic_ner.inference import Tagger
+from arabic_ner.inputs import iter_input
+from arabic_ner.labelstudio import labeling_config
+from arabic_ner.modeling import model_version
+from arabic_ner.serve import Backend, Options, build_app
+
+from conftest import ROOT, run_script, sets, tiny_overrides
+from labelstudio_server import free_port, label_studio, label_studio_booting, tiny_model  # noqa: F401  (fixtures)
+from test_labelstudio import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
+
+needs_server = pytest.mark.labelstudio
+CONFIG = labeling_config(LABELS)
+
+
+# ---------------------------------------------------------------- bad requests, offline
+
+@pytest.fixture(scope="module")
+def offline_model(tmp_path_factory) -> Path:
+    """A one-epoch model of its own, so that these tests need no Label Studio."""
+    model_dir = tmp_path_factory.mktemp("serve-model") / "tiny"
+    overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--output-dir", str(model_dir), *sets(*overrides))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def client(offline_model, tmp_path_factory):
+    from starlette.testclient import TestClient
+
+    options = Options(str(offline_model), tmp_path_factory.mktemp("served"), None)
+    with TestClient(build_app(Backend(options), max_request_mb=0.01), raise_server_exceptions=False) as c:
+        yield c
+
+
+def answer(response, status: int) -> str:
+    """The one-line error of a 4xx answer."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error and "\n" not in error and "Traceback" not in error
+    return error
+
+
+def still_up(client) -> None:
+    assert client.get("/health").json()["status"] == "UP"
+
+
+TEXT = "قصف التحالف مواقع لداعش في الموصل"
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"label_config": CONFIG}, 400, "no tasks"),
+    ({"tasks": [], "label_config": CONFIG}, 400, "no tasks"),
+    ({"tasks": "text", "label_config": CONFIG}, 400, "no tasks"),
+    ({"tasks": [{"id": 3, "data": {"image": "x.png"}}], "label_config": CONFIG}, 400, "task 3 has no text"),
+    ({"tasks": [{"id": 4, "data": {"text": 17}}], "label_config": CONFIG}, 400, "task 4 has no text"),
+    ({"tasks": [{"id": 5}], "label_config": CONFIG}, 400, "task 5 has no text"),
+    ({"tasks": ["just text"], "label_config": CONFIG}, 400, "task 0 is not a JSON object"),
+    ({"tasks": [{"id": 1, "data": {"text": TEXT}}], "label_config": "<View><Text name='text'"}, 422, "not valid XML"),
+    ({"tasks": [{"id": 1, "data": {"text": TEXT}}], "label_config": 12}, 400, "no labeling config"),
+    ({"tasks": [{"id": 1, "data": {"text": TEXT}}], "project": "9.1700000000",
+      "label_config": labeling_config(["LOC", "ORG"])}, 422, "project 9: the labeling config lacks the label(s) WEAPON, COUNT, DATE"),
+    ({"tasks": [{"id": 1, "data": {"text": TEXT}}], "label_config": "<View><Image name='img' value='$image'/></View>"},
+     422, 'no <Labels name="label" toName="text">'),
+])
+def test_a_bad_predict_request_gets_a_4xx_with_one_line_and_the_server_stays_up(client, body, status, message):
+    assert message in answer(client.post("/predict", json=body), status)
+    still_up(client)
+
+
+def test_bodies_that_are_not_json_objects_get_400(client):
+    assert "not JSON (line 1, column 2)" in answer(client.post("/predict", content=b"{tasks"), 400)
+    assert "not JSON" in answer(client.post("/setup", content=b"\xff\xfe"), 400)
+    assert "must be a JSON object" in answer(client.post("/predict", json=[1, 2]), 400)
+    assert "not JSON" in answer(client.post("/webhook", content=b""), 400)
+    still_up(client)
+
+
+def test_a_huge_payload_gets_413_whether_or_not_it_declares_its_length(client):
+    big = {"tasks": [{"id": 1, "data": {"text": "كركوك " * 5000}}], "label_config": CONFIG}
+    assert "at most 0.01 MB" in answer(client.post("/predict", json=big), 413)
+
+    def chunks():  # no Content-Length: the body is cut off as it arrives
+        for _ in range(20):
+            yield b" " * 1024
+    assert "over 0.01 MB" in answer(client.post("/predict", content=chunks()), 413)
+    still_up(client)
+
+
+def test_setup_checks_the_labeling_config_and_gives_the_model_version(client, offline_model):
+    ok = client.post("/setup", json={"project": "3.1700000000", "schema": CONFIG, "hostname": "http://x", "access_token": "secret"})
+    assert ok.status_code == 200 and ok.json() == {"model_version": model_version(offline_model)}
+    assert "project 3: no labeling config" in answer(client.post("/setup", json={"project": "3.1700000000"}), 400)
+
+
+def test_webhook_events_other_than_start_training_are_acknowledged_and_ignored(client):
+    created = client.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 1}})
+    assert created.status_code == 200 and created.json()["status"] == "ignored"
+    assert "no \"action\"" in answer(client.post("/webhook", json={"project": {"id": 1}}), 400)
+    assert "no \"project\" object" in answer(client.post("/webhook", json={"action": "START_TRAINING"}), 400)
+    assert "no training_config.yaml" in answer(client.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 1}}), 409)
+    assert "Not Found" in answer(client.get("/nowhere"), 404)
+    still_up(client)
+
+
+def test_predictions_are_push_records_in_task_order(client, offline_model):
+    from arabic_ner.document import Document
+
+    tasks = [{"id": 11, "data": {"text": TEXT}}, {"id": 12, "data": {"text": "", "doc_id": "empty"}},
+             {"id": 13, "data": {"text": TEXT + " " + TEXT, "doc_id": "twice"}}]
+    results = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG}).json()["results"]
+    documents = [Document(str(t["data"].get("doc_id", t["id"])), t["data"]["text"]) for t in tasks]
+    version = model_version(offline_model)
+    expected = [prediction_record(t.document, t.score, version) for t in Tagger.load(str(offline_model)).tag(documents)]
+    assert results == expected
+    assert results[1] == {"model_version": version, "score": None, "result": []}
+    assert results[2]["result"] and results[2]["result"][0]["id"] == "twice-0"  # data.doc_id names the spans, as in push
+    assert results[0]["result"] and results[0]["result"][0]["id"] == "11-0"  # else the task id
+
+
+# ---------------------------------------------------------------- against Label Studio
+
+@dataclass
+class RunningBackend:
+    url: str
+    log: Path
+    process: subprocess.Popen
+    models_dir: Path
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.url + "/health", timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def start_backend(label_studio, model: Path, work: Path, *extra: str) -> RunningBackend:  # noqa: F811
+    """``python -m arabic_ner.serve`` as a user starts it, with the URL and key in its environment."""
+    port = free_port()
+    env = {**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token,
+           "PYTHONPATH": str(ROOT / "src")}
+    log = work / "backend.log"
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "arabic_ner.serve", "--model", str(model), "--port", str(port),
+             "--models-dir", str(work / "models"), *extra],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    backend = RunningBackend(f"http://127.0.0.1:{port}", log, process, work / "models")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the backend exited with status {process.returncode}:\n{backend.log_tail()}")
+        try:
+            backend.health()
+            return backend
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the backend did not answer within 120 s:\n{backend.log_tail()}")
+
+
+def stop(backend: RunningBackend) -> None:
+    if backend.process.poll() is None:
+        os.killpg(backend.process.pid, signal.SIGTERM)
+        backend.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def backend(label_studio, tiny_model, tmp_path_factory):  # noqa: F811
+    running = start_backend(label_studio, tiny_model, tmp_path_factory.mktemp("backend"),
+                            "--set", "num_train_epochs=1", "--set", "dev_fraction=0")
+    yield running
+    stop(running)
+
+
+def connected_project(label_studio, backend, title: str):  # noqa: F811
+    """A project whose tasks are the five articles, with the backend connected under Settings > Model."""
+    client = label_studio.client()
+    project = client.projects.create(title=title, label_config=CONFIG)
+    client.projects.import_tasks(id=project.id, request=[{"data": {"text": d.text, "doc_id": d.id}} for d in iter_input(RAW)])
+    ml = client.ml.create(project=project.id, url=backend.url, title="arabic-ner")
+    return project, ml
+
+
+def retrieve_predictions(label_studio, project_id: int) -> None:  # noqa: F811
+    """Label Studio's Data Manager action "Retrieve predictions", on every task."""
+    label_studio.client().actions.create(id="retrieve_tasks_predictions", project=project_id, selected_items={"all": True, "excluded": []})
+
+
+@needs_server
+def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them(label_studio, backend, tiny_model, tmp_path, monkeypatch):  # noqa: F811
+    from arabic_ner import labelstudio
+
+    project, ml = connected_project(label_studio, backend, "serve: predictions")
+    assert label_studio.client().ml.get(id=ml.id).state == "CO"  # health and setup answered
+    retrieve_predictions(label_studio, project.id)
+    by_backend = {t["data"]["doc_id"]: t for t in tasks_of(label_studio, project.id)}
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
+    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", "serve: pushed"]) == 0
+    by_push = {t["data"]["doc_id"]: t for t in tasks_of(label_studio, project_id(label_studio, "serve: pushed"))}
+
+    assert sorted(by_backend) == sorted(by_push) and len(by_push) == 5
+    spans = 0
+    for doc_id, task in by_backend.items():
+        (served,) = task["predictions"]
+        (sent,) = by_push[doc_id]["predictions"]
+        assert served["model_version"] == sent["model_version"] == model_version(tiny_model)
+        assert served["score"] == sent["score"]
+        assert served["result"] == sent["result"]  # every span: offsets, text, label, score, id
+        spans += len(served["result"])
+    assert spans > 0  # else the comparison proves nothing
+    assert label_studio.token not in backend.log.read_text(encoding="utf-8")
+
+
+@needs_server
+@pytest.mark.slow
+def test_a_training_started_in_label_studio_serves_a_new_model_version(label_studio, backend, tiny_model):  # noqa: F811
+    client = label_studio.client()
+    project, ml = connected_project(label_studio, backend, "serve: training")
+    gold = gold_documents()
+    tasks = tasks_of(label_studio, project.id)
+    for task in tasks[:3]:
+        annotate(label_studio, task, gold[task["data"]["doc_id"]].spans)
+    before = backend.health()["model_version"]
+    assert before == model_version(tiny_model)
+
+    client.ml.train(id=ml.id)  # the project's Settings > Model > Start Training
+    deadline = time.monotonic() + 300
+    while (training := backend.health()["training"])["state"] in ("none", "running") and time.monotonic() < deadline:
+        time.sleep(1)
+    assert training["state"] == "done", f"{training}\n{backend.log_tail()}"
+    assert (training["tasks"], training["spans"]) == (3, sum(len(gold[t["data"]["doc_id"]].spans) for t in tasks[:3]))
+    after = backend.health()["model_version"]
+    assert after != before and after == training["model_version"] == model_version(training["model_dir"])
+    assert (Path(training["model_dir"]) / "training_config.yaml").is_file()  # a model directory as train.py writes it
+
+    retrieve_predictions(label_studio, project.id)  # Label Studio asks /setup first, then /predict
+    assert client.ml.get(id=ml.id).model_version == after  # Settings > Model shows the new version
+    versions = {p["model_version"] for t in tasks_of(label_studio, project.id) for p in t["predictions"]}
+    assert after in versions
+
+
+@needs_server
+def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_studio, backend):  # noqa: F811
+    project, ml = connected_project(label_studio, backend, "serve: bad span")
+    task = tasks_of(label_studio, project.id)[0]
+    text = task["data"]["text"]
+    annotate(label_studio, task, [Span(0, 4, "LOC"), Span(2, 6, "ORG")])  # overlapping spans
+    before = backend.health()
+    request = urllib.request.Request(backend.url + "/webhook", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 422
+    error = json.loads(refused.value.read())["error"]
+    assert f"task {task['id']}" in error and "overlaps" in error and repr(text[0:4]) in error
+    after = backend.health()
+    assert after["model_version"] == before["model_version"] and after["training"] == before["training"]
+
+
+@needs_server
+def test_a_failed_training_leaves_the_running_model_serving(label_studio, tiny_model, tmp_path):  # noqa: F811
+    broken = start_backend(label_studio, tiny_model, tmp_path, "--set", "num_train_epochs=1", "--set", "dev_fraction=0",
+                           "--set", "learning_rate=-1")  # train.py refuses it
+    try:
+        project, ml = connected_project(label_studio, broken, "serve: failing")
+        task = tasks_of(label_studio, project.id)[0]
+        annotate(label_studio, task, gold_documents()[task["data"]["doc_id"]].spans)
+        label_studio.client().ml.train(id=ml.id)
+        deadline = time.monotonic() + 120
+        while (training := broken.health()["training"])["state"] in ("none", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert training["state"] == "failed" and "learning_rate" in training["error"], training
+        assert broken.health()["model_version"] == model_version(tiny_model)
+        retrieve_predictions(label_studio, project.id)
+        versions = {p["model_version"] for t in tasks_of(label_studio, project.id) for p in t["predictions"]}
+        assert versions == {model_version(tiny_model)}
+    finally:
+        stop(broken)
