@@ -191,3 +191,13 @@ def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
 @pytest.fixture(scope="session")
 def pretrained_dir(tmp_path_factory) -> Path:
     return build_pretrained(tmp_path_factory.mktemp("pretrained") / "bert")
+
+
+@pytest.fixture(scope="session")
+def one_epoch_model(tmp_path_factory) -> Path:
+    """A 1-layer model trained for one epoch on the bundled annotations: poor predictions, but real ones."""
+    model_dir = tmp_path_factory.mktemp("one-epoch") / "tiny"
+    overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
+    result = run_script("train.py", "--config", "configs/tiny.yaml", "--output-dir", str(model_dir), *sets(*overrides))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return model_dir

@@ -317,6 +317,22 @@ def test_push_skips_an_unreadable_document_with_a_warning_naming_its_line(label_
 
 
 @needs_server
+def test_push_select_pushes_the_most_uncertain_documents_not_yet_in_the_project(label_studio, env, tiny_model, project_title, tmp_path, capsys):
+    from arabic_ner.inference import Tagger
+    from arabic_ner.selection import most_uncertain
+
+    order = [t.document.id for t in most_uncertain(Tagger.load(str(tiny_model)).tag(iter_input(RAW)), "least-confidence")]
+    push = ["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title, "--strategy", "least-confidence"]
+    assert labelstudio.main([*push, "--select", "2"]) == 0
+    pid = project_id(label_studio, project_title)
+    assert sorted(t["data"]["doc_id"] for t in tasks_of(label_studio, pid)) == sorted(order[:2])
+    assert f"selected 2 of 5 document(s) not yet in project {pid}, most uncertain by least-confidence: {order[0]}" in capsys.readouterr().out
+    assert labelstudio.main([*push, "--select", "2"]) == 0  # the next two: those already there are not chosen again
+    assert sorted(t["data"]["doc_id"] for t in tasks_of(label_studio, pid)) == sorted(order[:4])
+    assert "selected 2 of 3 document(s)" in capsys.readouterr().out
+
+
+@needs_server
 def test_push_into_a_project_that_lacks_a_label_is_an_error_naming_it(label_studio, env, tiny_model, project_title):
     label_studio.client().projects.create(title=project_title, label_config=labeling_config(["LOC", "ORG"]))
     with pytest.raises(UserError, match=r"lacks the label\(s\) WEAPON, COUNT, DATE that the model predicts"):

@@ -29,7 +29,7 @@ from arabic_ner.labelstudio import labeling_config
 from arabic_ner.modeling import model_version
 from arabic_ner.serve import Backend, Options, build_app
 
-from conftest import ROOT, run_script, sets, tiny_overrides
+from conftest import ROOT
 from labelstudio_server import free_port, label_studio, label_studio_booting, tiny_model  # noqa: F401  (fixtures)
 from test_labelstudio import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
 
@@ -40,20 +40,10 @@ CONFIG = labeling_config(LABELS)
 # ---------------------------------------------------------------- bad requests, offline
 
 @pytest.fixture(scope="module")
-def offline_model(tmp_path_factory) -> Path:
-    """A one-epoch model of its own, so that these tests need no Label Studio."""
-    model_dir = tmp_path_factory.mktemp("serve-model") / "tiny"
-    overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--output-dir", str(model_dir), *sets(*overrides))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return model_dir
-
-
-@pytest.fixture(scope="module")
-def client(offline_model, tmp_path_factory):
+def client(one_epoch_model, tmp_path_factory):
     from starlette.testclient import TestClient
 
-    options = Options(str(offline_model), tmp_path_factory.mktemp("served"), None)
+    options = Options(str(one_epoch_model), tmp_path_factory.mktemp("served"), None)
     with TestClient(build_app(Backend(options), max_request_mb=0.01), raise_server_exceptions=False) as c:
         yield c
 
@@ -112,9 +102,9 @@ def test_a_huge_payload_gets_413_whether_or_not_it_declares_its_length(client):
     still_up(client)
 
 
-def test_setup_checks_the_labeling_config_and_gives_the_model_version(client, offline_model):
+def test_setup_checks_the_labeling_config_and_gives_the_model_version(client, one_epoch_model):
     ok = client.post("/setup", json={"project": "3.1700000000", "schema": CONFIG, "hostname": "http://x", "access_token": "secret"})
-    assert ok.status_code == 200 and ok.json() == {"model_version": model_version(offline_model)}
+    assert ok.status_code == 200 and ok.json() == {"model_version": model_version(one_epoch_model)}
     assert "project 3: no labeling config" in answer(client.post("/setup", json={"project": "3.1700000000"}), 400)
 
 
@@ -128,15 +118,15 @@ def test_webhook_events_other_than_start_training_are_acknowledged_and_ignored(c
     still_up(client)
 
 
-def test_predictions_are_push_records_in_task_order(client, offline_model):
+def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
     from arabic_ner.document import Document
 
     tasks = [{"id": 11, "data": {"text": TEXT}}, {"id": 12, "data": {"text": "", "doc_id": "empty"}},
              {"id": 13, "data": {"text": TEXT + " " + TEXT, "doc_id": "twice"}}]
     results = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG}).json()["results"]
     documents = [Document(str(t["data"].get("doc_id", t["id"])), t["data"]["text"]) for t in tasks]
-    version = model_version(offline_model)
-    expected = [prediction_record(t.document, t.score, version) for t in Tagger.load(str(offline_model)).tag(documents)]
+    version = model_version(one_epoch_model)
+    expected = [prediction_record(t.document, t.score, version) for t in Tagger.load(str(one_epoch_model)).tag(documents)]
     assert results == expected
     assert results[1] == {"model_version": version, "score": None, "result": []}
     assert results[2]["result"] and results[2]["result"][0]["id"] == "twice-0"  # data.doc_id names the spans, as in push
