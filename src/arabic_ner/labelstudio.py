@@ -475,11 +475,16 @@ def export_annotated(server: Server, project_id: int, where: str) -> Export:
     return export
 
 
-def pull(connect_to: Callable[[], Server], args) -> int:
+def _reviewed_project(connect_to: Callable[[], Server], ref: str):
+    """The server, the project ``ref`` (which must exist), how messages name it, and its labels."""
     server = connect_to()
-    project = _require_project(server, args.project)
+    project = _require_project(server, ref)
     where = f"project {project.id} {project.title!r}"
-    labels = config_labels(project.label_config, where)
+    return server, project, where, config_labels(project.label_config, where)
+
+
+def pull(connect_to: Callable[[], Server], args) -> int:
+    server, project, where, labels = _reviewed_project(connect_to, args.project)
     export = export_annotated(server, project.id, where)
     output = Path(args.output)
     export.write(output)
@@ -544,12 +549,9 @@ def scored_tasks(tasks: Iterable[dict], version: str, labels: Sequence[str], whe
 
 
 def score(connect_to: Callable[[], Server], args) -> int:
-    server = connect_to()
     from .metrics import span_scores
 
-    project = _require_project(server, args.project)
-    where = f"project {project.id} {project.title!r}"
-    labels = config_labels(project.label_config, where)
+    server, project, where, labels = _reviewed_project(connect_to, args.project)
     tasks = list(_tasks(server, project.id))
     versions = Counter(p.get("model_version") for t in tasks for p in t.get("predictions") or [])
     version = args.model_version or (project.model_version if project.model_version in versions else None)

@@ -272,7 +272,7 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
 
     async def setup(request):
         payload = await read_json(request)
-        backend.check_config(payload.get("schema"), f"project {_project_id(payload.get('project'))}")
+        backend.check_config(payload.get("schema"), _project(payload.get("project")))
         return 200, {"model_version": backend.version}
 
     async def predict(request):
@@ -281,7 +281,7 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
         if not isinstance(tasks, list) or not tasks:
             raise BadRequest(400, 'no tasks: the request needs "tasks": [{"id": ..., "data": {"text": ...}}, ...]')
         if "label_config" in payload:
-            backend.check_config(payload["label_config"], f"project {_project_id(payload.get('project'))}")
+            backend.check_config(payload["label_config"], _project(payload.get("project")))
         results = await run_in_threadpool(backend.predict, tasks)
         return 200, {"results": results, "model_version": backend.version}
 
@@ -315,9 +315,9 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
     return Starlette(routes=routes, exception_handlers={HTTPException: not_found})
 
 
-def _project_id(project) -> str:
-    """Label Studio names projects ``"<id>.<created timestamp>"`` in requests."""
-    return str(project).split(".", 1)[0] if project is not None else "?"
+def _project(project) -> str:
+    """What a message calls the request's project: Label Studio names it ``"<id>.<created timestamp>"``."""
+    return f"project {str(project).split('.', 1)[0]}" if project is not None else "the request"
 
 
 # ---------------------------------------------------------------- command line
