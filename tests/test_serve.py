@@ -209,7 +209,11 @@ def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them
 
     project, ml = connected_project(label_studio, backend, "serve: predictions")
     assert label_studio.client().ml.get(id=ml.id).state == "CO"  # health and setup answered
-    retrieve_predictions(label_studio, project.id)
+    first = tasks_of(label_studio, project.id)[0]
+    assert first["predictions"] == []
+    label_studio.client().tasks.get(id=first["id"])  # a task opened in the labeling screen gets its prediction
+    assert [p["model_version"] for p in tasks_of(label_studio, project.id)[0]["predictions"]] == [model_version(tiny_model)]
+    retrieve_predictions(label_studio, project.id)  # and the rest, from the Data Manager
     by_backend = {t["data"]["doc_id"]: t for t in tasks_of(label_studio, project.id)}
 
     monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
@@ -228,6 +232,24 @@ def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them
         spans += len(served["result"])
     assert spans > 0  # else the comparison proves nothing
     assert label_studio.token not in backend.log.read_text(encoding="utf-8")
+
+
+@needs_server
+def test_the_running_server_answers_bad_requests_and_stays_up(backend):
+    def post(path: str, body: bytes) -> tuple[int, str]:
+        request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, json.loads(answer.read()).get("error", "")
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())["error"]
+
+    huge = json.dumps({"tasks": [{"id": 1, "data": {"text": "كركوك " * 3_000_000}}]}).encode()  # 33 MB
+    assert post("/predict", huge) == (413, f"the request is {len(huge) / 1048576:.1f} MB; this backend takes at most 32 MB (--max-request-mb)")
+    assert post("/predict", b'{"tasks": [{"id": 1, "data": {}}]}')[0] == 400
+    assert post("/setup", b"not json")[0] == 400
+    assert post("/webhook", b'{"action": "START_TRAINING"}')[0] == 400
+    assert backend.process.poll() is None and backend.health()["status"] == "UP"
 
 
 @needs_server

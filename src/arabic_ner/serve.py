@@ -250,13 +250,19 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
 
     async def read_json(request) -> dict:
         declared = request.headers.get("content-length", "")
+        body, size = bytearray(), 0
+        # A body over the limit is read to its end and dropped, never kept: a client that is still
+        # sending when the answer comes would see a reset connection instead of the 413.
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= limit:
+                body += chunk
+            else:
+                body.clear()
         if declared.isdigit() and int(declared) > limit:
             raise BadRequest(413, f"the request is {int(declared) / 1048576:.1f} MB; this backend takes at most {max_request_mb:g} MB (--max-request-mb)")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
+        if size > limit:
+            raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
