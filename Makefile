@@ -1,5 +1,5 @@
 # make install  - create .venv with everything the project needs (torch pinned to the local CPU wheel)
-# make test     - install (and Label Studio, in .venv-labelstudio), then run the test suite (offline)
+# make test     - install (and Label Studio, in .venv-labelstudio), lint with ruff, then run the test suite (offline)
 # make demo     - install, train the tiny model on the bundled annotations, cross-validate, evaluate, tag data/raw
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 
-.PHONY: install test demo clean chromium readme-plots
+.PHONY: install test lint demo clean chromium readme-plots
 
 install: $(VENV)/.installed
 
@@ -24,8 +24,12 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (arabic-ner .venv)"
 	touch $@
 
-test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION)
+test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION) lint
 	$(PY) -m pytest -q
+
+# pyflakes, pycodestyle and import order, as configured in pyproject.toml
+lint: install
+	$(PY) -m ruff check .
 
 # tests/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
 chromium:

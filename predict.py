@@ -19,6 +19,7 @@ from pathlib import Path
 
 from arabic_ner.cli import positive, run
 
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, metavar="DIR", help="trained model directory")
@@ -44,13 +45,13 @@ def main(argv=None):
     from tqdm import tqdm
 
     from arabic_ner.cli import StopOnInterrupt
-    from arabic_ner.precision import check_device
     from arabic_ner.distributed import launched, predict_in_processes, process_state
     from arabic_ner.inference import Tagger
     from arabic_ner.inputs import iter_input
     from arabic_ner.labels import entity_types
     from arabic_ner.modeling import model_version
     from arabic_ner.outputs import PredictionWriter, check_output, format_for, skip_done, summary, write_tagged
+    from arabic_ner.precision import check_device
     from arabic_ner.problems import UserError
 
     fmt = format_for(args.output, args.format)

@@ -57,12 +57,12 @@ def main() -> None:
         sys.exit("torchao is not installed: .venv/bin/pip install torchao==0.18.0")
     import torch
 
-    from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
-
     from arabic_ner.document import Document
     from arabic_ner.inference import Tagger
-    from arabic_ner.precision import quantized
     from arabic_ner.inputs import iter_input
+    from arabic_ner.precision import quantized
+
+    from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 
     print(f"torch {torch.__version__}, torchao {torchao.__version__}, {torch.get_num_threads()} threads")
     model = base_model(bench_tokenizer())

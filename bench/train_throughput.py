@@ -53,10 +53,9 @@ def paragraphs_of(documents):
 
 def run(make_trainer, trainer_args, data) -> tuple[float, int]:
     """Samples per second of one training run, and the padded tokens it processed."""
+    from accelerate.state import AcceleratorState
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification
-
-    from accelerate.state import AcceleratorState
 
     AcceleratorState._reset_state(reset_partial_state=True)  # it keeps the first run's mixed precision per process
     collator = DataCollatorForTokenClassification(data.tokenizer)

@@ -19,6 +19,7 @@ import pytest
 
 from arabic_ner.cli import run
 from arabic_ner.config import Config, ScratchModel
+
 from conftest import ROOT, ls_task, marked, run_script, write_ls
 
 TEXTS = ["قصف التحالف مواقع لداعش في الموصل", "سيطرت القوات على بلدة في محافظة نينوى يوم الأحد"]
@@ -44,7 +45,8 @@ def call(capsys, script: str, *args) -> tuple[int, str, str]:
 
 def one_line(err: str) -> str:
     """The message of a refused run: its one non-progress line."""
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith(("tagging", "precision:", "Loading weights", "\rLoading weights", "dev split by document"))]
+    chatter = ("tagging", "precision:", "Loading weights", "\rLoading weights", "dev split by document")
+    lines = [x for x in err.splitlines() if x.strip() and not x.startswith(chatter)]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]

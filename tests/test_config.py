@@ -5,7 +5,6 @@ from arabic_ner.problems import UserError
 
 from conftest import ROOT
 
-
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 

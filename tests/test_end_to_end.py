@@ -15,7 +15,14 @@ import pytest
 from arabic_ner.annotations import labelstudio_task
 
 from conftest import (
-    assert_spans_given_back_exactly, marked, one_line_errors, predicted_records, run_script, sets, tiny_overrides, write_ls,
+    assert_spans_given_back_exactly,
+    marked,
+    one_line_errors,
+    predicted_records,
+    run_script,
+    sets,
+    tiny_overrides,
+    write_ls,
 )
 
 pytestmark = pytest.mark.slow

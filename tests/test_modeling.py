@@ -39,7 +39,8 @@ def test_a_subword_vocabulary_is_the_same_in_every_process_and_cuts_rare_words_i
     code = ("import sys, hashlib; sys.path.insert(0, 'src'); sys.path.insert(0, 'tests');"
             "from conftest import anercorp_sentences; from arabic_ner.config import Config, ScratchModel;"
             "from arabic_ner.modeling import train_wordpiece;"
-            "t = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], Config(model='scratch', scratch=ScratchModel(vocab_size=3000, vocabulary='subwords')));"
+            "t = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], "
+            "Config(model='scratch', scratch=ScratchModel(vocab_size=3000, vocabulary='subwords')));"
             "v = t.get_vocab(); print(hashlib.sha256(repr(sorted(v.items())).encode()).hexdigest())")
     runs = {run_script("-c", code).stdout for _ in range(2)}
     assert len(runs) == 1 and len(runs.pop().strip()) == 64

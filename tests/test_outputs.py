@@ -4,9 +4,8 @@ import json
 import pytest
 
 from arabic_ner.document import Document, Span
-from arabic_ner.problems import UserError
 from arabic_ner.outputs import PredictionWriter
-
+from arabic_ner.problems import UserError
 
 SHA_D1 = hashlib.sha256("قصف لداعش".encode()).hexdigest()[:16]
 SHA_EMPTY = hashlib.sha256(b"").hexdigest()[:16]
@@ -54,7 +53,8 @@ def test_error_records_are_written_in_every_format(tmp_path):
         with PredictionWriter(tmp_path / f"o.{suffix}", fmt) as writer:
             writer.write(failed, None)
         assert "not UTF-8 (byte 3)" in (tmp_path / f"o.{suffix}").read_text(encoding="utf-8")
-    assert json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8")) == {"id": "bad", "entities": [], "error": "x: not UTF-8 (byte 3)", "model_version": "", "text_sha256": SHA_EMPTY}
+    expected = {"id": "bad", "entities": [], "error": "x: not UTF-8 (byte 3)", "model_version": "", "text_sha256": SHA_EMPTY}
+    assert json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8")) == expected
     assert json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))[0]["data"]["error"].endswith("(byte 3)")
 
 

@@ -16,7 +16,14 @@ import pytest
 from arabic_ner.annotations import labelstudio_task
 
 from conftest import (
-    HARD_CASES, article_paragraphs, assert_spans_given_back_exactly, dediacritised, marked, predicted_records, run_script, sets,
+    HARD_CASES,
+    article_paragraphs,
+    assert_spans_given_back_exactly,
+    dediacritised,
+    marked,
+    predicted_records,
+    run_script,
+    sets,
     write_ls,
 )
 

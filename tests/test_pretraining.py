@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from arabic_ner.alignment import IGNORE_INDEX
 from arabic_ner.config import PretrainConfig, ScratchModel, load_config
 from arabic_ner.modeling import train_wordpiece
-from arabic_ner.alignment import IGNORE_INDEX
 from arabic_ner.pretraining import NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
 from arabic_ner.text import split_words
 

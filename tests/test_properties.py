@@ -20,9 +20,9 @@ from arabic_ner.annotations import ReadStats, labelstudio_task, read_annotations
 from arabic_ner.config import Config, ScratchModel
 from arabic_ner.document import Document, Span
 from arabic_ner.encoding import Encoder
+from arabic_ner.labels import label_names
 from arabic_ner.modeling import train_wordpiece
 from arabic_ner.problems import Problems
-from arabic_ner.labels import label_names
 from arabic_ner.text import CONJUNCTIONS, JOIN, MARK, PREPOSITIONS, PROCLITICS, SPACE, char_class, char_form, split_words
 
 STEMS = ["داعش", "الموصل", "سوريا", "بغداد", "قصف", "التحالف", "نيسان", "كركوك", "منصات", "صواريخ", "ألف"]

@@ -117,7 +117,7 @@ def test_replace_classifier_copies_rows_of_labels_with_the_same_name():
     source = ["O", "B-PERS", "I-PERS", "B-LOC", "I-LOC"]
     model = BertForTokenClassification(BertConfig(
         vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        id2label=dict(enumerate(source)), label2id={l: i for i, l in enumerate(source)},
+        id2label=dict(enumerate(source)), label2id={label: i for i, label in enumerate(source)},
     ))
     old_weight, old_bias = model.classifier.weight.detach().clone(), model.classifier.bias.detach().clone()
     labels = Config(model="scratch", scratch=ScratchModel()).model_labels

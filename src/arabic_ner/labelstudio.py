@@ -45,12 +45,12 @@ from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
-from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, read_annotations, prediction_record, result_spans
+from .annotations import FROM_NAME, TO_NAME, ReadStats, choose_annotation, prediction_record, read_annotations, result_spans
 from .cli import positive, run
-from .outputs import check_output_file, write_whole
-from .precision import check_device
 from .colours import type_colours
 from .document import Span
+from .outputs import check_output_file, write_whole
+from .precision import check_device
 from .problems import Problems, UserError
 from .selection import DEFAULT_STRATEGY, STRATEGIES
 

@@ -87,7 +87,8 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
         "## Training data",
         "",
         *_source_lines(config["train"], train.get("sources", [])),
-        f"- {_n(train.get('documents', '?'), 'training document')} ({train.get('windows', '?')} windows of at most {config['max_length']} tokens, stride {config['stride']})",
+        f"- {_n(train.get('documents', '?'), 'training document')} ({train.get('windows', '?')} windows of at most "
+        f"{config['max_length']} tokens, stride {config['stride']})",
     ]
     if dev:
         source = f"`{config['dev']['path']}`" if config.get("dev") else f"{_pct(config['dev_fraction'])}% of the documents, held out by document"
@@ -156,7 +157,8 @@ def model_card(model_dir: str | Path, config: Mapping, metrics: Mapping, cv: Map
     ]
     rare = [label for label in labels if label_counts.get(label, 0) < FEW_SPANS]
     if rare:
-        limits.append(f"Few training examples (fewer than {FEW_SPANS} spans) for {', '.join(rare)}: scores for these types are noisy and the model often misses them.")
+        limits.append(f"Few training examples (fewer than {FEW_SPANS} spans) for {', '.join(rare)}: "
+                      "scores for these types are noisy and the model often misses them.")
     if dev and dev["documents"] < 5:
         limits.append(f"The dev score rests on {_n(dev['documents'], 'document')}: a handful of spans moves it by points.")
     if scratch:
