@@ -154,3 +154,54 @@ def test_a_new_model_records_the_scheme_in_its_config():
     config = load_config(ROOT / "configs" / "tiny.yaml", tiny_overrides())
     _, model = build_for_training(config, [["قصف", "داعش"]])
     assert model.config.arabic_ner == {"scheme": "arabic-ner-words/2", "stride": config.stride}
+
+
+class _Recorder:
+    """A local HTTP server that answers every request with 200 and keeps each request line: it
+    stands for a proxy (requests come to it with absolute URLs) or for a Hub mirror."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                seen.append(self.requestline)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def hub_offline_in(env_overrides: dict) -> bool:
+    """``_hub_offline()`` in a fresh process with HF_HUB_OFFLINE unset and ``env_overrides``."""
+    import os
+    import subprocess
+    import sys
+
+    drop = ("HF_HUB_OFFLINE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    env = {k: v for k, v in os.environ.items() if k not in drop} | {"PYTHONPATH": str(ROOT / "src")} | env_overrides
+    code = "from arabic_ner.modeling import _hub_offline; print(_hub_offline())"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip() == "True"
+
+
+def test_the_hub_probe_goes_through_the_proxy_and_to_the_endpoints_own_port():
+    proxy = _Recorder()
+    assert not hub_offline_in({"HF_ENDPOINT": "http://hub.invalid", "HTTP_PROXY": proxy.url})
+    assert proxy.seen == ["HEAD http://hub.invalid/ HTTP/1.1"]  # the name was resolved by the proxy, not here
+    mirror = _Recorder()
+    assert not hub_offline_in({"HF_ENDPOINT": mirror.url})  # a mirror on a port of its own, not 443
+    assert mirror.seen == ["HEAD / HTTP/1.1"]
+    mirror.server.shutdown()
+    mirror.server.server_close()
+    assert hub_offline_in({"HF_ENDPOINT": mirror.url})  # nothing answers there now

@@ -9,10 +9,8 @@ classification directory; its ``id2label`` is the one source of truth for the la
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .config import SCRATCH, Config
 from .labels import OLD_SCHEMES, SCHEME, check_label_set
@@ -439,17 +437,19 @@ def _require_safetensors(directory: Path) -> None:
 
 
 def _hub_offline() -> bool:
-    """True when HF_HUB_OFFLINE is set or the Hub's host does not answer within 3 seconds
-    (without this check huggingface_hub retries for about a minute before failing)."""
+    """True when HF_HUB_OFFLINE is set or the Hub does not answer within 3 seconds (without this
+    check huggingface_hub retries for about a minute before failing). The probe is a HEAD request
+    through huggingface_hub's own HTTP session, so HF_ENDPOINT (a mirror, its port) and the proxy
+    variables apply to it as they do to downloads."""
     from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
 
     if constants.HF_HUB_OFFLINE:
         return True
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
     try:
-        socket.create_connection((host, 443), timeout=3).close()
+        get_session().head(constants.ENDPOINT, timeout=3)
         return False
-    except OSError:
+    except Exception:  # no answer of any kind: DNS, refused, timeout, proxy or TLS failure
         return True
 
 
