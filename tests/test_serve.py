@@ -234,21 +234,23 @@ def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them
     assert label_studio.token not in backend.log.read_text(encoding="utf-8")
 
 
+def post(backend: RunningBackend, path: str, body: bytes) -> tuple[int, str]:
+    """The status of a POST to the running backend, and its ``error`` ("" when there is none)."""
+    request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read()).get("error", "")
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())["error"]
+
+
 @needs_server
 def test_the_running_server_answers_bad_requests_and_stays_up(backend):
-    def post(path: str, body: bytes) -> tuple[int, str]:
-        request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return answer.status, json.loads(answer.read()).get("error", "")
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.loads(refused.read())["error"]
-
     huge = json.dumps({"tasks": [{"id": 1, "data": {"text": "كركوك " * 3_000_000}}]}).encode()  # 33 MB
-    assert post("/predict", huge) == (413, f"the request is {len(huge) / 1048576:.1f} MB; this backend takes at most 32 MB (--max-request-mb)")
-    assert post("/predict", b'{"tasks": [{"id": 1, "data": {}}]}')[0] == 400
-    assert post("/setup", b"not json")[0] == 400
-    assert post("/webhook", b'{"action": "START_TRAINING"}')[0] == 400
+    assert post(backend, "/predict", huge) == (413, f"the request is {len(huge) / 1048576:.1f} MB; this backend takes at most 32 MB (--max-request-mb)")
+    assert post(backend, "/predict", b'{"tasks": [{"id": 1, "data": {}}]}')[0] == 400
+    assert post(backend, "/setup", b"not json")[0] == 400
+    assert post(backend, "/webhook", b'{"action": "START_TRAINING"}')[0] == 400
     assert backend.process.poll() is None and backend.health()["status"] == "UP"
 
 
@@ -265,6 +267,8 @@ def test_a_training_started_in_label_studio_serves_a_new_model_version(label_stu
     assert before == model_version(tiny_model)
 
     client.ml.train(id=ml.id)  # the project's Settings > Model > Start Training
+    again = post(backend, "/webhook", json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
+    assert again[0] == 409 and f"a training for project {project.id} is already running" in again[1]
     deadline = time.monotonic() + 300
     while (training := backend.health()["training"])["state"] in ("none", "running") and time.monotonic() < deadline:
         time.sleep(1)
@@ -287,12 +291,8 @@ def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_stu
     text = task["data"]["text"]
     annotate(label_studio, task, [Span(0, 4, "LOC"), Span(2, 6, "ORG")])  # overlapping spans
     before = backend.health()
-    request = urllib.request.Request(backend.url + "/webhook", method="POST", headers={"Content-Type": "application/json"},
-                                     data=json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=60)
-    assert refused.value.code == 422
-    error = json.loads(refused.value.read())["error"]
+    status, error = post(backend, "/webhook", json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
+    assert status == 422
     assert f"task {task['id']}" in error and "overlaps" in error and repr(text[0:4]) in error
     after = backend.health()
     assert after["model_version"] == before["model_version"] and after["training"] == before["training"]

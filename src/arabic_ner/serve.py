@@ -91,6 +91,7 @@ class Backend:
     def __init__(self, options: Options):
         self.options = options
         self._lock = threading.Lock()  # one tagging at a time, and the model swap between two
+        self._training_slot = threading.Lock()  # held from a START_TRAINING until its training ends
         self.training = Training()
         self.versions: list[str] = []
         self._serve(options.model)
@@ -142,27 +143,38 @@ class Backend:
 
     def start_training(self, project: dict) -> dict:
         """Export and check the project's annotations now (so the answer can name a bad span), then
-        train in the background."""
-        from .annotations import read_annotations
-        from .labelstudio import connect, export_annotated
-
+        train in the background; one training at a time."""
         project_id = project.get("id")
         if not isinstance(project_id, int) or isinstance(project_id, bool):
             raise BadRequest(400, 'the START_TRAINING event has no "project": {"id": <int>}')
         if self.options.train_config is None:
             raise BadRequest(409, f"{self.model_dir} has no training_config.yaml; start the backend with --train-config CONFIG to train from Label Studio")
-        if self.training.state == "running":
+        if not self._training_slot.acquire(blocking=False):
             raise BadRequest(409, f"a training for project {self.training.project} is already running (started {self.training.started}); wait for it")
+        try:
+            job, annotations = self._prepare_training(project_id)
+        except BaseException:
+            self._training_slot.release()
+            raise
+        self.training = job
+        threading.Thread(target=self._train, args=(job, annotations), name=f"train-{Path(job.model_dir).name}", daemon=True).start()
+        log.info("training %s on %d task(s), %d span(s) of project %d", job.model_dir, job.tasks, job.spans, project_id)
+        return {"status": "ok", "training": Path(job.model_dir).name, "tasks": job.tasks, "spans": job.spans}
+
+    def _prepare_training(self, project_id: int) -> tuple[Training, Path]:
+        """The project's completed annotations, exported beside the models and read as train.py reads them."""
+        from .annotations import read_annotations
+        from .labelstudio import connect, export_annotated
+
         where = f"project {project_id}"
         try:
-            server = connect()
-            export = export_annotated(server, project_id, where)
+            export = export_annotated(connect(), project_id, where)
         except UserError as exc:
             raise BadRequest(503, " ".join(exc.lines)) from None
-        name = f"{Path(self.options.model).resolve().name}-p{project_id}-{time.strftime('%Y%m%d-%H%M%S')}"
-        exports = self.options.models_dir / "label-studio-exports"
-        exports.mkdir(parents=True, exist_ok=True)
-        path = exports / f"{name}.json"
+        stem = f"{Path(self.options.model).resolve().name}-p{project_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = next(n for n in (stem, *(f"{stem}-{k}" for k in range(2, 1000))) if not (self.options.models_dir / n).exists())
+        path = self.options.models_dir / "label-studio-exports" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         export.write(path)
         problems = Problems()
         documents = read_annotations(path, self.labels, problems)
@@ -174,12 +186,9 @@ class Backend:
                                   f"{'; '.join(lines[:3])}{'; ...' if len(lines) > 3 else ''}; fix them in Label Studio and train again")
         if not documents:
             raise BadRequest(422, f"{where} has no completed annotations to train on; annotate some tasks first")
-        spans = sum(len(d.spans) for d in documents)
-        job = Training("running", project_id, _now(), model_dir=str(self.options.models_dir / name), tasks=len(documents), spans=spans)
-        self.training = job
-        threading.Thread(target=self._train, args=(job, path), name=f"train-{name}", daemon=True).start()
-        log.info("training %s on %d task(s), %d span(s) of %s", job.model_dir, job.tasks, spans, where)
-        return {"status": "ok", "training": Path(job.model_dir).name, "tasks": job.tasks, "spans": spans}
+        job = Training("running", project_id, _now(), model_dir=str(self.options.models_dir / name),
+                       tasks=len(documents), spans=sum(len(d.spans) for d in documents))
+        return job, path
 
     def _train(self, job: Training, annotations: Path) -> None:
         output = Path(job.model_dir)
@@ -198,6 +207,8 @@ class Backend:
         except Exception as exc:  # a failed training must never stop the served model
             job.state, job.finished, job.error = "failed", _now(), " ".join(str(exc).split())
             log.error("training for project %s failed; still serving %s: %s", job.project, self.version, job.error)
+        finally:
+            self._training_slot.release()
 
 
 def _last_lines(path: Path, n: int = 3) -> str:
