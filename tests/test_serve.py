@@ -26,10 +26,10 @@ from arabic_ner.document import Span
 from arabic_ner.inference import Tagger
 from arabic_ner.inputs import iter_input
 from arabic_ner.labelstudio import labeling_config
-from arabic_ner.modeling import model_version
+from arabic_ner.modeling import load_tokenizer, model_version
 from arabic_ner.serve import Backend, Options, build_app
 
-from conftest import ROOT
+from conftest import ROOT, run_script, sets
 from labelstudio_server import free_port, label_studio, label_studio_booting, tiny_model  # noqa: F401  (fixtures)
 from test_labelstudio import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
 
@@ -317,3 +317,34 @@ def test_a_failed_training_leaves_the_running_model_serving(label_studio, tiny_m
         assert versions == {model_version(tiny_model)}
     finally:
         stop(broken)
+
+
+@needs_server
+@pytest.mark.slow
+def test_a_model_fine_tuned_from_a_pretrained_bert_is_trained_again_from_that_bert(label_studio, pretrained_dir, tmp_path):  # noqa: F811
+    """The CAMeLBERT path, offline: the served model's recipe starts from the "pretrained" directory,
+    so a training from Label Studio fine-tunes that BERT again, with its own vocabulary."""
+    model = tmp_path / "camelbert-like"
+    result = run_script(
+        "train.py", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(model),
+        *sets(f"model={pretrained_dir}", "revision=main", "num_train_epochs=1", "max_length=128", "stride=32", "bf16=false"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = start_backend(label_studio, model, tmp_path, "--set", "num_train_epochs=1", "--set", "dev_fraction=0")
+    try:
+        project, ml = connected_project(label_studio, served, "serve: pretrained")
+        gold = gold_documents()
+        for task in tasks_of(label_studio, project.id)[:2]:
+            annotate(label_studio, task, gold[task["data"]["doc_id"]].spans)
+        label_studio.client().ml.train(id=ml.id)
+        deadline = time.monotonic() + 300
+        while (training := served.health()["training"])["state"] in ("none", "running") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert training["state"] == "done", f"{training}\n{served.log_tail()}"
+        retrained = Path(training["model_dir"])
+        assert load_tokenizer(str(retrained), None).get_vocab() == load_tokenizer(str(pretrained_dir), None).get_vocab()
+        assert f"model: {pretrained_dir}" in (retrained / "training_config.yaml").read_text(encoding="utf-8")
+        retrieve_predictions(label_studio, project.id)
+        assert training["model_version"] in {p["model_version"] for t in tasks_of(label_studio, project.id) for p in t["predictions"]}
+    finally:
+        stop(served)
