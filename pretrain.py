@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import add_resume_options, run
+from arabic_ner.cli import add_resume_options, add_verbose_option, quiet_transformers, run
 
 
 def parse_args(argv):
@@ -26,11 +26,13 @@ def parse_args(argv):
     parser.add_argument("--output-dir", metavar="DIR", help="where the model goes; default: the config's `output_dir`")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set num_train_epochs=3")
     add_resume_options(parser)
+    add_verbose_option(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    quiet_transformers(args.verbose)
     from arabic_ner.config import PretrainConfig, load_config
     from arabic_ner.outputs import check_model_output
     from arabic_ner.pretraining import PretrainResult, pretrain, read_texts
@@ -49,7 +51,7 @@ def main(argv=None):
     problems.print()
     if not documents:
         raise UserError(f"no text to pretrain on in {', '.join(config.texts)}; give a folder of .txt articles, a .jsonl or a .json")
-    result = pretrain(config, documents, config.output_dir, resume=args.resume)
+    result = pretrain(config, documents, config.output_dir, resume=args.resume, verbose=args.verbose)
     if result is None:
         return 0  # another process of a multi-process run: the first one reports
     if result.dev_loss_before is not None:

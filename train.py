@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import add_resume_options, run
+from arabic_ner.cli import add_resume_options, add_verbose_option, quiet_transformers, run
 
 
 def parse_args(argv):
@@ -29,11 +29,13 @@ def parse_args(argv):
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
     add_resume_options(parser)
+    add_verbose_option(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    quiet_transformers(args.verbose)
     from arabic_ner.config import load_config, parse_label_map
     from arabic_ner.outputs import check_model_output
     from arabic_ner.problems import Problems, UserError
@@ -82,7 +84,7 @@ def main(argv=None):
             raise UserError("--resume continues one training run; it does not apply to --cv")
         if launched():
             raise UserError("--cv runs in a single process; run train.py --cv without accelerate launch")
-        summary = cross_validate(config, documents, args.cv, config.output_dir)
+        summary = cross_validate(config, documents, args.cv, config.output_dir, verbose=args.verbose)
         ms = summary["mean_std"]["span_micro_f1"]
         print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
         return 0
@@ -91,7 +93,7 @@ def main(argv=None):
         print(f"dev split by document (seed {config.seed}): {[d.id for d in dev_documents]}", file=sys.stderr)
     else:
         warn_dev_overlap(documents, dev_documents, config.dev.path)
-    metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume)
+    metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume, verbose=args.verbose)
     if not metrics:
         return 0  # another process of a multi-process run: the first one reports
     if "dev" in metrics:

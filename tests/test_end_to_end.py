@@ -211,6 +211,28 @@ def test_without_dev_the_split_is_by_document(tmp_path):
     assert len(metrics["dev"]["document_ids"]) == 1 and metrics["dev"]["document_ids"][0] in {d.id for d in docs}
 
 
+def test_training_prints_one_line_per_epoch_and_transformers_output_only_with_verbose(tmp_path):
+    import re
+
+    docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(5)]
+    path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
+    runs = {}
+    for verbose in (False, True):
+        result = run_script(
+            "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / f"m{verbose}"),
+            *sets(*tiny_overrides(num_train_epochs=3, logging_steps=50)), *(["--verbose"] if verbose else []),
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[verbose] = result.stdout + result.stderr
+    epoch = re.compile(r"^epoch (\d)/3  loss \d+\.\d{4}  dev P/R/F1 [\d.]+ / [\d.]+ / [\d.]+  \d+\.\d s$", re.M)
+    assert [m.group(1) for m in epoch.finditer(runs[False])] == ["1", "2", "3"]  # a loss every epoch, though logging_steps=50
+    for chatter in ("{'loss'", "'eval_f1'", "Writing model shards", "100%|"):
+        assert chatter not in runs[False] and chatter in runs[True]
+    assert not epoch.search(runs[True])
+    history = json.loads((tmp_path / "mFalse" / "metrics.json").read_text())["log_history"]
+    assert [e["epoch"] for e in history if "loss" in e] == [1, 2, 3]  # and metrics.json keeps them
+
+
 def test_cross_validation_reports_mean_and_std(tmp_path):
     docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(4)]
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])

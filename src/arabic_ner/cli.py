@@ -39,6 +39,20 @@ def positive(value: str) -> int:
     return number
 
 
+def add_verbose_option(parser) -> None:
+    """``--verbose``, for the scripts that train: transformers' own progress bars and loss dicts
+    instead of one line per epoch."""
+    parser.add_argument("--verbose", action="store_true", help="show transformers' progress bars and loss dicts, not one line per epoch")
+
+
+def quiet_transformers(verbose: bool) -> None:
+    """Unless ``verbose``, no transformers progress bars ("Loading weights", "Writing model shards")."""
+    if not verbose:
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
+
+
 def add_resume_options(parser) -> None:
     """``--resume`` / ``--overwrite``, for the scripts that train a model into an output directory."""
     again = parser.add_mutually_exclusive_group()

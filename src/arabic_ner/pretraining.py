@@ -178,12 +178,14 @@ def masked_once(collator: WholeWordMasking, rows: list[dict], seed: int) -> list
     return out
 
 
-def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str | Path, resume: bool = False) -> PretrainResult | None:
+def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str | Path, resume: bool = False,
+             verbose: bool = False) -> PretrainResult | None:
     """Pretrain on ``documents`` and write the masked-LM directory to ``output_dir`` whole.
 
     Like training, a full checkpoint is written to ``output_dir/checkpoints`` every epoch and
     ``resume=True`` continues from the newest one; the final directory is written beside
-    ``output_dir`` and renamed into place.
+    ``output_dir`` and renamed into place. One line per epoch is printed; ``verbose`` shows
+    transformers' progress bar and loss dicts instead.
     """
     from datasets import Dataset
     from transformers import set_seed
@@ -216,7 +218,7 @@ def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str 
         callbacks=[stop_on_nan(config)],
     )
     before = _start_loss(trainer, checkpoints, last, bool(dev_rows))
-    result = fit(trainer, config, checkpoints, fingerprint, last)
+    result = fit(trainer, config, checkpoints, fingerprint, last, verbose)
     if result is None:  # under DDP, the first process writes the model
         return None
     after = trainer.evaluate()["eval_loss"] if dev_rows else None

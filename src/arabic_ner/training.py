@@ -305,6 +305,41 @@ def stop_on_nan(config: Config):
     return StopOnNan()
 
 
+def epoch_log(epochs: float, printing: bool = True):
+    """A callback that logs the training loss at the end of every epoch (as well as every
+    ``logging_steps``) and, when ``printing``, prints one line per epoch after its checkpoint is
+    saved: the mean of the losses logged during the epoch, dev P/R/F1 (or the dev loss) when there
+    was an evaluation, and the epoch's seconds. It stands in for transformers' progress bar and
+    loss dicts, which ``verbose`` shows instead."""
+    import time
+
+    from transformers import TrainerCallback
+
+    class EpochLog(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self.started, self.seen = time.perf_counter(), len(state.log_history)
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            control.should_log = True  # the loss of the epoch's last steps, even when it is shorter than logging_steps
+
+        def on_save(self, args, state, control, **kwargs):
+            if not (printing and state.is_world_process_zero):
+                return
+            new = state.log_history[self.seen:]
+            losses = [e["loss"] for e in new if "loss" in e]
+            dev = next((e for e in reversed(new) if "eval_loss" in e), None)
+            parts = [f"epoch {state.epoch:g}/{epochs:g}", f"loss {sum(losses) / len(losses):.4f}" if losses else "loss -"]
+            if dev and "eval_f1" in dev:
+                parts.append(f"dev P/R/F1 {100 * dev['eval_precision']:.1f} / {100 * dev['eval_recall']:.1f} / {100 * dev['eval_f1']:.1f}")
+            elif dev:
+                parts.append(f"dev loss {dev['eval_loss']:.4f}")
+            parts.append(f"{time.perf_counter() - self.started:.1f} s")
+            print("  ".join(parts), file=sys.stderr, flush=True)
+            self.started, self.seen = time.perf_counter(), len(state.log_history)
+
+    return EpochLog()
+
+
 def argmax_logits(logits, labels):
     """Keep only the predicted ids between evaluation steps, not the full logits."""
     return logits.argmax(dim=-1)
@@ -398,7 +433,8 @@ def training_arguments(config, checkpoints: Path, has_dev: bool, keep_best: bool
 
 
 def train_model(
-    config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False
+    config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False,
+    verbose: bool = False,
 ) -> dict:
     """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
     model directory with its config and metrics, and return the metrics.
@@ -407,6 +443,7 @@ def train_model(
     ``output_dir/checkpoints`` after every epoch; ``resume=True`` continues from the newest
     complete one, which gives the same model as an uninterrupted run. The final directory is
     written to a temporary sibling and renamed into place, so it is never seen half-written.
+    It prints one line per epoch; ``verbose`` shows transformers' progress bar and loss dicts instead.
     """
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification, set_seed
@@ -431,7 +468,7 @@ def train_model(
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
         callbacks=[stop_on_nan(config)],
     )
-    result = fit(trainer, config, checkpoints, fingerprint, last)
+    result = fit(trainer, config, checkpoints, fingerprint, last, verbose)
     if result is None:  # under DDP, the first process scores and writes the model
         return {}
 
@@ -465,11 +502,20 @@ def train_model(
     return metrics
 
 
-def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None):
+def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None, verbose: bool = False):
     """``trainer.train()``, continuing from checkpoint ``last`` if given, with beside the checkpoints
     the config and data hash that ``--resume`` checks. A run that diverges leaves no checkpoints
     (and no empty output folder). Returns the Trainer's result in the main process, ``None`` in
-    the others under DDP (after waiting for the main one to finish its work)."""
+    the others under DDP (after waiting for the main one to finish its work). Unless ``verbose``,
+    transformers' progress bars and loss dicts give way to one line per epoch."""
+    from transformers import ProgressCallback
+
+    from .cli import quiet_transformers
+
+    if not verbose:
+        trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(epoch_log(config.num_train_epochs, printing=not verbose))
+    quiet_transformers(verbose)  # no "Writing model shards" bar at every checkpoint
     main_process = trainer.is_world_process_zero()
     if main_process:
         checkpoints.mkdir(parents=True, exist_ok=True)
@@ -575,7 +621,7 @@ def _plain(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def cross_validate(config: Config, documents: list[Document], k: int, output_dir: str | Path) -> dict:
+def cross_validate(config: Config, documents: list[Document], k: int, output_dir: str | Path, verbose: bool = False) -> dict:
     """K-fold cross-validation by document: each fold trains exactly as train.py does (dev split
     from its training documents) and is scored on its held-out documents. Folds are drawn from the
     sources with ``holdout: true``; the others are in every fold's training data. Writes cv.json and cv.md."""
@@ -590,7 +636,7 @@ def cross_validate(config: Config, documents: list[Document], k: int, output_dir
         fold_dir = output_dir / f"fold-{i}"
         shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are temporary: never resumed
         fit_docs, dev_docs = dev_split(config, train_docs + fixed)
-        train_model(config, fit_docs, dev_docs, fold_dir)
+        train_model(config, fit_docs, dev_docs, fold_dir, verbose=verbose)
         tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
         predicted = [t.document for t in tagger.tag(test_docs)]
         report, _ = score_documents(test_docs, predicted, config.labels)
