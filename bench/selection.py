@@ -1,6 +1,6 @@
 """Does choosing the documents the model is least sure of beat choosing at random? A learning curve on ANERcorp.
 
-    .venv/bin/python bench/selection.py                       # 3 seeds, 40 -> 80 documents: about an hour on 2 cores
+    .venv/bin/python bench/selection.py                       # 3 seeds, 40 -> 80 documents: about an hour on 2 idle cores
     .venv/bin/python bench/selection.py --seeds 1 --rounds 1 --start 10 --step 10 --epochs 2   # a quick look (its F1s are near 0)
 
 ANERcorp's train.txt has no document markers, so it is cut into pseudo-documents of
