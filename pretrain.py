@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import add_resume_options, add_verbose_option, quiet_transformers, run
+from arabic_ner.cli import add_training_options, quiet_transformers, run
 
 
 def parse_args(argv):
@@ -25,8 +25,7 @@ def parse_args(argv):
     parser.add_argument("--texts", nargs="+", metavar="PATH", help="unlabeled texts (folder, .txt, .jsonl, .json); default: the config's `texts`")
     parser.add_argument("--output-dir", metavar="DIR", help="where the model goes; default: the config's `output_dir`")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set num_train_epochs=3")
-    add_resume_options(parser)
-    add_verbose_option(parser)
+    add_training_options(parser)
     return parser.parse_args(argv)
 
 

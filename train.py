@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from arabic_ner.cli import add_resume_options, add_verbose_option, quiet_transformers, run
+from arabic_ner.cli import add_training_options, quiet_transformers, run
 
 
 def parse_args(argv):
@@ -28,8 +28,7 @@ def parse_args(argv):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set learning_rate=3e-5")
     parser.add_argument("--check", action="store_true", help="validate the data and its alignment with the tokenizer, print counts, exit")
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation by document; reports mean ± std F1")
-    add_resume_options(parser)
-    add_verbose_option(parser)
+    add_training_options(parser)
     return parser.parse_args(argv)
 
 

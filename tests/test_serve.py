@@ -118,6 +118,25 @@ def test_webhook_events_other_than_start_training_are_acknowledged_and_ignored(c
     still_up(client)
 
 
+def test_training_without_label_studio_settings_is_a_503_that_says_what_to_set(one_epoch_model, tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    options = Options(str(one_epoch_model), tmp_path, one_epoch_model / "training_config.yaml")
+    with TestClient(build_app(Backend(options)), raise_server_exceptions=False) as trainable:
+        error = answer(trainable.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}), 503)
+        assert error.startswith("LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY not set: export LABEL_STUDIO_URL=")
+        assert trainable.get("/health").json()["training"]["state"] == "none"
+    assert list(tmp_path.iterdir()) == []  # nothing exported, nothing trained
+
+
+def test_a_missing_train_config_is_one_line_before_the_model_loads(one_epoch_model, tmp_path):
+    result = run_script("-m", "arabic_ner.serve", "--model", str(one_epoch_model), "--train-config", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"{tmp_path / 'nope.yaml'}: --train-config not found"]
+
+
 def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
     from arabic_ner.document import Document
 
@@ -296,6 +315,15 @@ def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_stu
     assert f"task {task['id']}" in error and "overlaps" in error and repr(text[0:4]) in error
     after = backend.health()
     assert after["model_version"] == before["model_version"] and after["training"] == before["training"]
+
+
+@needs_server
+def test_a_project_without_completed_annotations_is_a_422_and_nothing_trains(label_studio, backend):  # noqa: F811
+    project, ml = connected_project(label_studio, backend, "serve: unannotated")
+    before = backend.health()
+    status, error = post(backend, "/webhook", json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
+    assert (status, error) == (422, f"project {project.id} has no completed annotations to train on; annotate some tasks first")
+    assert backend.health()["training"] == before["training"]
 
 
 @needs_server

@@ -39,12 +39,6 @@ def positive(value: str) -> int:
     return number
 
 
-def add_verbose_option(parser) -> None:
-    """``--verbose``, for the scripts that train: transformers' own progress bars and loss dicts
-    instead of one line per epoch."""
-    parser.add_argument("--verbose", action="store_true", help="show transformers' progress bars and loss dicts, not one line per epoch")
-
-
 def quiet_transformers(verbose: bool) -> None:
     """Unless ``verbose``, no transformers progress bars ("Loading weights", "Writing model shards")."""
     if not verbose:
@@ -53,11 +47,14 @@ def quiet_transformers(verbose: bool) -> None:
         logging.disable_progress_bar()
 
 
-def add_resume_options(parser) -> None:
-    """``--resume`` / ``--overwrite``, for the scripts that train a model into an output directory."""
+def add_training_options(parser) -> None:
+    """What the scripts that train a model into an output directory share: ``--resume`` /
+    ``--overwrite``, and ``--verbose`` (transformers' own progress bars and loss dicts instead of
+    one line per epoch)."""
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run from the last checkpoint in the output dir")
     again.add_argument("--overwrite", action="store_true", help="replace the model already in the output dir")
+    parser.add_argument("--verbose", action="store_true", help="show transformers' progress bars and loss dicts, not one line per epoch")
 
 
 class StopOnInterrupt:

@@ -334,9 +334,22 @@ def project_for(server: Server, ref: str, labels: Sequence[str], version: str):
     return project
 
 
-def import_predictions(server: Server, project, tagged: Iterable, version: str, batch: int = IMPORT_BATCH) -> PushReport:
+def known_documents(server: Server, project_id: int) -> dict[str, _Known]:
+    """The project's tasks by ``data.doc_id``: their ids, texts and prediction model versions."""
+    known: dict[str, _Known] = {}
+    for task in _tasks(server, project_id):
+        doc_id = (task.get("data") or {}).get("doc_id")
+        if doc_id is not None:
+            versions = {p.get("model_version") for p in task.get("predictions") or [] if isinstance(p, dict)}
+            known.setdefault(str(doc_id), _Known(task["id"], task["data"].get("text"), versions))
+    return known
+
+
+def import_predictions(server: Server, project, tagged: Iterable, version: str, batch: int = IMPORT_BATCH,
+                       known: dict[str, _Known] | None = None) -> PushReport:
     """Import ``tagged`` (documents whose ``spans`` are predictions, with a document score) into
-    ``project``, ``batch`` tasks or predictions per request, matching tasks on ``data.doc_id``:
+    ``project``, ``batch`` tasks or predictions per request, matching tasks on ``data.doc_id``
+    (``known``: the project's :func:`known_documents`, listed here when not given):
 
     * a new document becomes a task holding this prediction;
     * a known document with the same text gets this prediction added, unless its task already
@@ -344,12 +357,7 @@ def import_predictions(server: Server, project, tagged: Iterable, version: str, 
     * a known document whose text changed is left alone (its offsets would not fit the task).
     """
     client, report = server.client, PushReport()
-    known: dict[str, _Known] = {}
-    for task in _tasks(server, project.id):
-        doc_id = (task.get("data") or {}).get("doc_id")
-        if doc_id is not None:
-            versions = {p.get("model_version") for p in task.get("predictions") or [] if isinstance(p, dict)}
-            known.setdefault(str(doc_id), _Known(task["id"], task["data"].get("text"), versions))
+    known = known_documents(server, project.id) if known is None else known
 
     new_tasks, new_predictions = [], []
 
@@ -400,9 +408,10 @@ def push(connect_to: Callable[[], Server], args) -> int:
     server = connect_to()
     project = project_for(server, args.project, labels, version)
     tagged = tagger.tag(documents)
+    known = known_documents(server, project.id)  # listed once, for --select and for the import
     if args.select:
-        tagged = select(server, project, tagged, args.select, args.strategy)
-    report = import_predictions(server, project, tagged, version, args.import_batch)
+        tagged = select(project, tagged, known, args.select, args.strategy)
+    report = import_predictions(server, project, tagged, version, args.import_batch, known)
     if getattr(project, "model_version", None) != version:
         # the version whose predictions pre-fill the labeling screen
         with _answers(server.url, "setting the project's model version"):
@@ -426,14 +435,13 @@ def push(connect_to: Callable[[], Server], args) -> int:
     return 0
 
 
-def select(server: Server, project, tagged: Iterable, n: int, strategy: str) -> list:
+def select(project, tagged: Iterable, known: dict[str, _Known], n: int, strategy: str) -> list:
     """The ``n`` documents of the pool ``tagged`` that the model is least sure of, leaving out those
-    already in ``project`` (matched on data.doc_id) and those that could not be read."""
+    already in ``project`` (``known``, by data.doc_id) and those that could not be read."""
     from .selection import most_uncertain, unreadable
 
-    in_project = {str((t.get("data") or {}).get("doc_id")) for t in _tasks(server, project.id)}
     errors: list[str] = []
-    pool = [t for t in unreadable(tagged, errors) if t.document.id not in in_project]
+    pool = [t for t in unreadable(tagged, errors) if t.document.id not in known]
     chosen = most_uncertain(pool, strategy)[:n]
     for error in errors:
         print(f"warning: {error}; left out of the selection", file=sys.stderr)

@@ -316,6 +316,9 @@ def epoch_log(epochs: float, printing: bool = True):
     from transformers import TrainerCallback
 
     class EpochLog(TrainerCallback):
+        def __init__(self):
+            self.started, self.seen = time.perf_counter(), 0
+
         def on_epoch_begin(self, args, state, control, **kwargs):
             self.started, self.seen = time.perf_counter(), len(state.log_history)
 
