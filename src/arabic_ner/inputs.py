@@ -14,6 +14,7 @@ input document still gets one output record.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Iterator
 from .annotations import SURROGATE, load_json, task_id
 from .document import Document
 from .problems import UserError
+
+log = logging.getLogger(__name__)
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -67,7 +70,7 @@ def _folder_files(folder: Path) -> list[Path]:
     if not files:
         raise UserError(f"{folder}: the folder has no .txt files" + (f" (it has {_names(others)})" if others else ""))
     if others:
-        print(f"note: {folder}: {len(others)} entries that are not .txt files were left out: {_names(others)}", file=sys.stderr)
+        log.info(f"note: {folder}: {len(others)} entries that are not .txt files were left out: {_names(others)}")
     return files
 
 

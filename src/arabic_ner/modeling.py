@@ -8,13 +8,15 @@ classification directory; its ``id2label`` is the one source of truth for the la
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from pathlib import Path
 
 from .config import SCRATCH, Config
 from .labels import OLD_SCHEMES, SCHEME, check_label_set
 from .problems import UserError
+
+log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
@@ -62,8 +64,8 @@ def _from_token_classifier(name: str, labels: list[str]):
     tokenizer = load_tokenizer(name, None)
     model = _from_pretrained(AutoModelForTokenClassification, name, None)
     copied, new = replace_classifier(model, labels, name)
-    print(f"init_from {name}: encoder and tokenizer reused; classifier rows copied for {', '.join(copied) or 'no label'}"
-          + (f"; new rows for {', '.join(new)}" if new else ""), file=sys.stderr)
+    log.info(f"init_from {name}: encoder and tokenizer reused; classifier rows copied for {', '.join(copied) or 'no label'}"
+             + (f"; new rows for {', '.join(new)}" if new else ""))
     return tokenizer, model
 
 
@@ -110,10 +112,9 @@ def check_scheme(model_config, where: str, note: bool = True) -> dict:
         )
     if scheme is None:
         if note:
-            print(
+            log.info(
                 f"note: {where}: config.json does not say it was trained by arabic_ner; reading it with whole "
                 "words and IOB2 labels, so its entities start at word starts",
-                file=sys.stderr,
             )
     elif scheme != SCHEME:
         raise UserError(f"{where}: trained with the word scheme {scheme!r}, which this arabic_ner ({SCHEME}) does not know; upgrade arabic_ner")
@@ -364,8 +365,8 @@ def check_model_files(directory: Path, config) -> None:
                                 f"{key} has {shape[0]} rows; config.json and {weights.name} come from different models")
     inverse = {label: int(i) for i, label in config.id2label.items()}
     if config.label2id and {k: int(v) for k, v in config.label2id.items()} != inverse:
-        print(f"warning: {directory}/config.json: label2id does not mirror id2label; predictions use id2label "
-              "(the classifier's rows in order), so check that it names them right", file=sys.stderr)
+        log.warning(f"warning: {directory}/config.json: label2id does not mirror id2label; predictions use id2label "
+                    "(the classifier's rows in order), so check that it names them right")
 
 
 def load_tokenizer(name: str, revision: str | None):

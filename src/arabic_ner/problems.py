@@ -8,8 +8,11 @@ with status 2, without a traceback (tracebacks are kept for bugs).
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "note": logging.INFO}
 
 
 class UserError(Exception):
@@ -53,11 +56,12 @@ class Problems:
     def warnings(self) -> list[Problem]:
         return [p for p in self.items if p.level == "warning"]
 
-    def print(self, file=None, warnings_only: bool = False) -> None:
+    def print(self, warnings_only: bool = False) -> None:
+        """Log every problem, one line each, at its level (notes at INFO), through the ``arabic_ner`` logger."""
         for problem in self.items:
             if warnings_only and problem.level == "error":
                 continue
-            print(problem, file=file or sys.stderr)
+            log.log(LEVELS[problem.level], str(problem))
 
     def raise_if_errors(self, what: str = "the data", hint: str = "train.py --check shows every problem") -> None:
         """Raise a UserError listing every error (warnings are only printed by the caller)."""
