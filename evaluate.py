@@ -40,6 +40,7 @@ def main(argv=None):
     from arabic_ner.evaluation import score_conll, score_documents, seen_in_training, write_report
     from arabic_ner.outputs import check_report_output
     from arabic_ner.problems import Problems, UserError
+    from arabic_ner.results import pct
 
     problems = Problems()
     if args.conll:
@@ -48,10 +49,10 @@ def main(argv=None):
         report = score_conll(Path(args.conll), problems)
         paths = write_report(report, None, out, f"Evaluation of {args.conll}", plots=True)
     else:
+        from arabic_ner.corpora import load_documents
         from arabic_ner.inference import Tagger
         from arabic_ner.labels import entity_types
         from arabic_ner.precision import check_device
-        from arabic_ner.training import load_documents
 
         out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
         check_report_output(out, [args.data])
@@ -69,18 +70,17 @@ def main(argv=None):
             raise UserError(f"{args.data}: no annotated documents to score (tasks need a completed annotation and a text)")
         predicted = [t.document for t in tagger.tag(gold)]
         report, errors = score_documents(gold, predicted, labels)
-        report = {"model": args.model, "data": args.data, **report}
+        report.model, report.data = args.model, args.data
         seen = seen_in_training(args.model, gold)
         if seen:
-            report["documents_seen_in_training"] = seen
+            report.documents_seen_in_training = seen
             print(f"warning: {seen} of the {len(gold)} documents in {args.data} were in {args.model}'s training data; "
                   "their scores say how well it learnt them, not how well it generalises (score held-out documents, "
                   "or run train.py --cv)", file=sys.stderr)
         paths = write_report(report, errors, out, f"Evaluation of {args.model} on {args.data}", plots=True)
-    strict = report["seqeval"]["strict"]["micro"]
-    line = f"seqeval strict micro F1 {100 * strict['f1']:.1f}"
-    if "spans" in report:
-        line += f", character-span micro F1 {100 * report['spans']['micro']['f1']:.1f}"
+    line = f"seqeval strict micro F1 {pct(report.seqeval.strict.micro.f1)}"
+    if report.spans is not None:
+        line += f", character-span micro F1 {pct(report.spans.micro.f1)}"
     print(line)
     print("wrote " + ", ".join(str(p) for p in paths if p.suffix != ".png"))
     print("plots: " + ", ".join(str(p) for p in paths if p.suffix == ".png"))

@@ -36,9 +36,11 @@ def main(argv=None):
     args = parse_args(argv)
     quiet_transformers(args.verbose)
     from arabic_ner.config import load_config, parse_label_map
+    from arabic_ner.corpora import check_data, dev_split, load_documents, warn_dev_overlap
+    from arabic_ner.crossval import cross_validate
     from arabic_ner.outputs import check_model_output
     from arabic_ner.problems import Problems, UserError
-    from arabic_ner.training import check_data, cross_validate, dev_split, load_documents, train_model, warn_dev_overlap
+    from arabic_ner.training import train_model
 
     label_map = parse_label_map(args.map)
     if label_map and not (args.train or args.dev):
@@ -83,9 +85,8 @@ def main(argv=None):
             raise UserError("--resume continues one training run; it does not apply to --cv")
         if launched():
             raise UserError("--cv runs in a single process; run train.py --cv without accelerate launch")
-        summary = cross_validate(config, documents, args.cv, config.output_dir, verbose=args.verbose)
-        ms = summary["mean_std"]["span_micro_f1"]
-        print(f"{args.cv}-fold CV span micro F1: {100 * ms['mean']:.1f} ± {100 * ms['std']:.1f} (report: {config.output_dir}/cv.md)")
+        cv = cross_validate(config, documents, args.cv, config.output_dir, verbose=args.verbose)
+        print(f"{args.cv}-fold CV span micro F1: {cv.mean_std.span_micro_f1} (report: {config.output_dir}/cv.md)")
         return 0
     if dev_documents is None:
         documents, dev_documents = dev_split(config, documents)
@@ -93,11 +94,10 @@ def main(argv=None):
     else:
         warn_dev_overlap(documents, dev_documents, config.dev.path)
     metrics = train_model(config, documents, dev_documents, config.output_dir, resume=args.resume, verbose=args.verbose)
-    if not metrics:
+    if metrics is None:
         return 0  # another process of a multi-process run: the first one reports
-    if "dev" in metrics:
-        micro = metrics["dev"]["spans"]["micro"]
-        print(f"dev span micro P/R/F1: {100 * micro['precision']:.1f} / {100 * micro['recall']:.1f} / {100 * micro['f1']:.1f}")
+    if metrics.dev:
+        print(f"dev span micro P/R/F1: {metrics.dev.spans.micro.prf()}")
     print(f"model saved to {config.output_dir}")
     return 0
 

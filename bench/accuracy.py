@@ -110,7 +110,7 @@ def run_model(args, train_doc, test_doc, work: Path):
     train_model(config, [train_doc], [], work / "model")
     (predicted,) = [t.document for t in Tagger.load(str(work / "model")).tag([test_doc])]
     minutes = (time.perf_counter() - started) / 60
-    spans = span_scores([test_doc.spans], [predicted.spans], LABELS)["micro"]["f1"]
+    spans = span_scores([test_doc.spans], [predicted.spans], LABELS).micro.f1
     name = f"{prefix}{Path(args.config).stem} ({config.num_train_epochs:g} epochs)"
     return name, token_sentences(predicted), minutes, spans
 
@@ -139,8 +139,8 @@ def main() -> None:
 
     def add(name: str, predicted: list[list[str]], minutes: float, spans: float | None = None) -> None:
         scores = seqeval_scores([[t for _, t in s] for s in gold], predicted, LABELS)
-        rows.append({"system": name, "conlleval_f1": round(100 * scores["conlleval"]["micro"]["f1"], 1),
-                     "strict_f1": round(100 * scores["strict"]["micro"]["f1"], 1),
+        rows.append({"system": name, "conlleval_f1": round(100 * scores.conlleval.micro.f1, 1),
+                     "strict_f1": round(100 * scores.strict.micro.f1, 1),
                      "span_f1": None if spans is None else round(100 * spans, 1), "minutes": round(minutes, 2)})
         print(f"{name}: {rows[-1]}", file=sys.stderr)
 

@@ -68,7 +68,7 @@ def conlleval_f1(model_dir: Path, test_doc) -> float:
     (predicted,) = [t.document for t in Tagger.load(str(model_dir)).tag([test_doc])]
     gold = [[tag for _, tag in s] for s in token_sentences(test_doc)]
     pred = [[tag for _, tag in s] for s in token_sentences(predicted)]
-    return 100 * seqeval_scores(gold, pred, LABELS)["conlleval"]["micro"]["f1"]
+    return 100 * seqeval_scores(gold, pred, LABELS).conlleval.micro.f1
 
 
 def train_on(documents: list, args, seed: int, output: Path) -> None:

@@ -80,9 +80,10 @@ def main() -> None:
     from transformers import Trainer, TrainingArguments, set_seed
 
     from arabic_ner.config import load_config
+    from arabic_ner.corpora import load_documents
     from arabic_ner.precision import cpu_has_native_bf16
     from arabic_ner.problems import Problems
-    from arabic_ner.training import load_documents, ner_trainer, training_arguments, training_data
+    from arabic_ner.training import ner_trainer, training_arguments, training_data
 
     overrides = [f"num_train_epochs={args.epochs}", "per_device_train_batch_size=16", "max_length=256", "stride=64"]
     if args.base:
@@ -137,7 +138,8 @@ def dev_f1_by_precision(articles) -> None:
     from accelerate.state import AcceleratorState
 
     from arabic_ner.config import load_config
-    from arabic_ner.training import split_by_document, train_model
+    from arabic_ner.corpora import split_by_document
+    from arabic_ner.training import train_model
 
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (42, 43):
@@ -147,7 +149,7 @@ def dev_f1_by_precision(articles) -> None:
                 config = load_config(ROOT / "configs" / "tiny.yaml", [f"seed={seed}", f"bf16={str(bf16).lower()}"])
                 train, dev = split_by_document(articles, config.dev_fraction, 42)  # the same dev document for both seeds
                 metrics = train_model(config, train, dev, Path(tmp) / f"m-{seed}-{bf16}")
-                scores.append(100 * metrics["dev"]["spans"]["micro"]["f1"])
+                scores.append(100 * metrics.dev.spans.micro.f1)
             print(f"seed {seed}: dev span F1 fp32 {scores[0]:.1f}, bf16 {scores[1]:.1f} (dev document {dev[0].id})")
 
 

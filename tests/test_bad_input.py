@@ -422,7 +422,7 @@ def test_a_nan_loss_stops_training_with_one_line():
 
 
 def test_dev_documents_that_are_training_documents_are_warned_about(capsys):
-    from arabic_ner.training import warn_dev_overlap
+    from arabic_ner.corpora import warn_dev_overlap
 
     docs = [marked("قصف ⟦ORG|داعش⟧", "a"), marked("في ⟦LOC|الموصل⟧", "b")]
     warn_dev_overlap(docs, docs[:1], "dev.json")

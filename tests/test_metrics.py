@@ -14,23 +14,23 @@ def test_strict_and_conlleval_modes_differ_on_a_stray_inside_tag():
     y_true = [["B-LOC", "I-LOC", "O"]]
     y_pred = [["I-LOC", "I-LOC", "O"]]  # conlleval repairs the stray I-; strict IOB2 does not
     scores = seqeval_scores(y_true, y_pred, ["LOC"])
-    assert scores["conlleval"]["micro"]["f1"] == 1.0
-    assert scores["strict"]["micro"]["f1"] == 0.0
+    assert scores.conlleval.micro.f1 == 1.0
+    assert scores.strict.micro.f1 == 0.0
 
 
 def test_types_absent_from_both_sides_are_reported_as_unscored():
     scores = seqeval_scores([["B-LOC"]], [["B-LOC"]], ["LOC", "DATE"])
-    assert scores["strict"]["per_type"]["DATE"] is None
+    assert scores.strict.per_type["DATE"] is None
 
 
 def test_span_scores_need_exact_offsets_and_label():
     gold = [[Span(0, 4, "ORG"), Span(10, 15, "LOC")]]
     pred = [[Span(0, 4, "ORG"), Span(10, 14, "LOC"), Span(20, 22, "DATE")]]
     scores = span_scores(gold, pred, ["ORG", "LOC", "DATE"])
-    assert scores["micro"]["precision"] == pytest.approx(1 / 3)
-    assert scores["micro"]["recall"] == pytest.approx(1 / 2)
-    assert scores["per_type"]["ORG"]["f1"] == 1.0 and scores["per_type"]["LOC"]["f1"] == 0.0
-    assert scores["macro"]["f1"] == pytest.approx(1 / 3)
+    assert scores.micro.precision == pytest.approx(1 / 3)
+    assert scores.micro.recall == pytest.approx(1 / 2)
+    assert scores.per_type["ORG"].f1 == 1.0 and scores.per_type["LOC"].f1 == 0.0
+    assert scores.macro.f1 == pytest.approx(1 / 3)
 
 
 def test_error_kinds():
@@ -48,9 +48,9 @@ def test_error_kinds():
 
 def test_perfect_predictions_score_one_and_list_no_errors(hard_documents):
     report, errors = score_documents(hard_documents, hard_documents, ["LOC", "ORG", "WEAPON", "COUNT", "DATE"])
-    assert report["spans"]["micro"]["f1"] == 1.0
-    assert report["seqeval"]["strict"]["micro"]["f1"] == 1.0
-    assert errors == [] and report["unaligned_gold_spans"] == 0
+    assert report.spans.micro.f1 == 1.0
+    assert report.seqeval.strict.micro.f1 == 1.0
+    assert errors == [] and report.unaligned_gold_spans == 0
 
 
 def test_report_files_are_written_with_error_context(tmp_path):
@@ -69,8 +69,8 @@ def test_conll_file_with_three_columns_is_scored_without_a_model(tmp_path):
     path = tmp_path / "out.conll"
     path.write_text("-DOCSTART- O O\n\nقصف O O\nداعش B-ORG B-ORG\n\nفي O O\nالموصل B-LOC O\n", encoding="utf-8")
     report = score_conll(path, Problems())
-    assert report["sentences"] == 2 and report["tokens"] == 4
-    assert report["seqeval"]["strict"]["micro"]["recall"] == 0.5
+    assert report.sentences == 2 and report.tokens == 4
+    assert report.seqeval.strict.micro.recall == 0.5
 
 
 def test_conll_file_errors_name_the_line(tmp_path):

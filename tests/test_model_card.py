@@ -7,10 +7,11 @@ import re
 import pytest
 import yaml
 
-from arabic_ner.config import load_config
+from arabic_ner.config import Config, load_config
 from arabic_ner.document import Document
 from arabic_ner.evaluation import score_documents
 from arabic_ner.model_card import model_card, write_model_card
+from arabic_ner.results import CrossValidation, CVSummary, MeanStd, TrainingMetrics, TrainSummary
 
 from conftest import ROOT, marked, tiny_overrides
 
@@ -18,23 +19,19 @@ LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 
 
 @pytest.fixture
-def config() -> dict:
-    return load_config(ROOT / "configs/tiny.yaml", tiny_overrides(num_train_epochs=7)).to_dict()
+def config() -> Config:
+    return load_config(ROOT / "configs/tiny.yaml", tiny_overrides(num_train_epochs=7))
 
 
 @pytest.fixture
-def metrics() -> dict:
-    """metrics.json as train_model writes it, with a dev report where LOC is found and ORG missed."""
+def metrics() -> TrainingMetrics:
+    """The metrics train_model returns, with a dev report where LOC is found and ORG missed."""
     gold = marked("قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧", "dev-1")
     pred = Document("dev-1", gold.text, [gold.spans[1]])
     dev, _ = score_documents([gold], [pred], LABELS)
-    dev["document_ids"] = ["dev-1"]
-    return {
-        "train": {"documents": 4, "windows": 23, "spans_per_label": COUNTS, "train_loss": 0.4321, "epoch": 7.0},
-        "best_checkpoint": "checkpoint-21",
-        "log_history": [],
-        "dev": dev,
-    }
+    dev.document_ids = ["dev-1"]
+    train = TrainSummary(documents=4, windows=23, spans_per_label=COUNTS, train_loss=0.4321, epoch=7.0)
+    return TrainingMetrics(train=train, best_checkpoint="checkpoint-21", log_history=[], dev=dev)
 
 
 COUNTS = {"LOC": 71, "ORG": 99, "WEAPON": 19, "COUNT": 29, "DATE": 23}
@@ -63,15 +60,15 @@ def test_card_gives_the_dev_scores_per_type(config, metrics):
 def test_card_config_block_is_the_config(config, metrics):
     card = model_card("models/x", config, metrics)
     block = re.search(r"```yaml\n(.*?)```", card, re.S).group(1)
-    assert yaml.safe_load(block) == config
+    assert yaml.safe_load(block) == config.to_dict()
 
 
 def test_card_gives_cv_mean_and_std_when_there_is_a_cv_summary(config, metrics):
-    cv = {"k": 5, "folds": [], "mean_std": {
-        "span_micro_f1": {"mean": 0.62, "std": 0.05},
-        "seqeval_strict_micro_f1": {"mean": 0.6, "std": 0.04},
-        "span_f1_per_type": {"LOC": {"mean": 0.7, "std": 0.1}, "ORG": None, "WEAPON": None, "COUNT": None, "DATE": None},
-    }}
+    cv = CrossValidation(k=5, folds=[], mean_std=CVSummary(
+        span_micro_f1=MeanStd(0.62, 0.05),
+        seqeval_strict_micro_f1=MeanStd(0.6, 0.04),
+        span_f1_per_type={"LOC": MeanStd(0.7, 0.1), "ORG": None, "WEAPON": None, "COUNT": None, "DATE": None},
+    ))
     card = model_card("models/x", config, metrics, cv)
     assert "5-fold cross-validation" in card
     assert "character-span micro F1: **62.0 ± 5.0**" in card
@@ -81,7 +78,7 @@ def test_card_gives_cv_mean_and_std_when_there_is_a_cv_summary(config, metrics):
 
 
 def test_card_without_dev_or_cv_says_it_has_no_held_out_score(config, metrics):
-    del metrics["dev"]
+    metrics.dev = None
     card = model_card("models/x", config, metrics)
     assert "No held-out score" in card and "no dev documents" in card
 
@@ -102,8 +99,8 @@ def test_card_snippets_load_the_model_with_transformers_and_with_the_tagger(tmp_
     tokenizer, model = build_for_training(config, words)
     model_dir = tmp_path / "model"
     save_model(model, tokenizer, model_dir)
-    metrics = {"train": {"documents": 1, "windows": 1, "spans_per_label": {"ORG": 1}, "epoch": 1.0}, "log_history": []}
-    path = write_model_card(model_dir, config.to_dict(), metrics)
+    metrics = TrainingMetrics(train=TrainSummary(documents=1, windows=1, spans_per_label={"ORG": 1}, epoch=1.0))
+    path = write_model_card(model_dir, config, metrics)
     assert path == model_dir / "README.md"
     pipeline_code, tagger_code = python_blocks(path.read_text(encoding="utf-8"))
     assert 'aggregation_strategy="first"' in pipeline_code and str(model_dir) in pipeline_code

@@ -22,6 +22,7 @@ from arabic_ner.plots import (
     plot_learning_curves,
     scores_figure,
 )
+from arabic_ner.results import CrossValidation, EvaluationReport, Fold, Scores, ScoreTable, SeqevalScores, from_plain, to_plain
 
 from conftest import marked
 
@@ -80,27 +81,21 @@ def test_type_confusion_adds_types_outside_the_label_list():
 
 def test_type_confusion_agrees_with_the_error_counts(scored):
     report, _ = scored
-    matrix = report["confusion"]
+    matrix = report.confusion
     types = [t for t in matrix if t != "spurious"]
-    assert sum(matrix[t]["missed"] for t in types) == report["errors"]["missed"] == 2
-    assert sum(matrix["spurious"][t] for t in types) == report["errors"]["spurious"] == 1
-    assert sum(matrix[g][p] for g in types for p in types if g != p) == report["errors"]["wrong-type"] == 1
+    assert sum(matrix[t]["missed"] for t in types) == report.errors["missed"] == 2
+    assert sum(matrix["spurious"][t] for t in types) == report.errors["spurious"] == 1
+    assert sum(matrix[g][p] for g in types for p in types if g != p) == report.errors["wrong-type"] == 1
     assert sum(matrix[t][t] for t in types) == 2  # one exact, one boundary error
-    json.dumps(report)  # the report stays JSON-ready
+    json.dumps(to_plain(report))  # the report's JSON form holds the matrix as it is
 
 
 # ---------------------------------------------------------------- evaluation figures
 
 
 def test_scores_figure_draws_each_types_scores_and_marks_unscored_types():
-    table = {
-        "per_type": {
-            "LOC": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "support": 4},
-            "DATE": None,
-        },
-        "micro": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "support": 4},
-        "macro": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "support": 4},
-    }
+    scores = Scores(precision=0.5, recall=0.25, f1=1 / 3, support=4)
+    table = ScoreTable(per_type={"LOC": scores, "DATE": None}, micro=scores, macro=scores)
     ax = scores_figure(table).axes[0]
     assert bars(ax, "precision") == [0.5, 0.5, 0.5]  # LOC, micro, macro: DATE has none
     assert bars(ax, "f1") == pytest.approx([1 / 3] * 3)
@@ -110,7 +105,7 @@ def test_scores_figure_draws_each_types_scores_and_marks_unscored_types():
 
 def test_confusion_figure_writes_every_count_in_its_cell(scored):
     report, _ = scored
-    matrix = report["confusion"]
+    matrix = report.confusion
     ax = confusion_figure(matrix).axes[0]
     cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
     rows, cols = list(matrix), list(matrix["LOC"])
@@ -149,10 +144,9 @@ def test_write_report_with_plots_writes_and_links_three_pngs(scored, tmp_path):
 
 
 def test_write_report_without_a_model_plots_only_the_scores(tmp_path):
-    table = {"per_type": {"LOC": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}},
-             "micro": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2},
-             "macro": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}}
-    report = {"sentences": 1, "tokens": 3, "seqeval": {"strict": table, "conlleval": table}}
+    scores = Scores(precision=1.0, recall=0.5, f1=2 / 3, support=2)
+    table = ScoreTable({"LOC": scores}, scores, scores)
+    report = EvaluationReport(sentences=1, tokens=3, seqeval=SeqevalScores(strict=table, conlleval=table))
     paths = write_report(report, None, tmp_path, "t", plots=True)
     assert [p.name for p in paths] == ["report.json", "report.md", "scores_per_type.png"]
 
@@ -189,12 +183,14 @@ def test_plot_learning_curves_writes_a_png(tmp_path):
     assert_real_png(path)
 
 
-def cv_summary(span_f1s, seqeval_f1s, mean_std):
-    folds = [
-        {"fold": i, "test_documents": [f"d{i}"], "spans": {"micro": {"f1": s}}, "seqeval": {"strict": {"micro": {"f1": q}}}}
-        for i, (s, q) in enumerate(zip(span_f1s, seqeval_f1s), 1)
-    ]
-    return {"k": len(folds), "folds": folds, "mean_std": mean_std}
+def cv_summary(span_f1s, seqeval_f1s, mean_std) -> CrossValidation:
+    def table(f1):
+        return ScoreTable({}, Scores(f1, f1, f1, 1), Scores(f1, f1, f1, 1))
+
+    folds = [Fold(i, [f"d{i}"], EvaluationReport(spans=table(s), seqeval=SeqevalScores(strict=table(q), conlleval=table(q))))
+             for i, (s, q) in enumerate(zip(span_f1s, seqeval_f1s), 1)]
+    return from_plain(CrossValidation, {"k": len(folds), "folds": [to_plain(f) for f in folds],
+                                        "mean_std": {"span_f1_per_type": {}, **mean_std}})
 
 
 def test_cv_figure_draws_each_fold_and_the_mean_with_the_std_as_error_bar():

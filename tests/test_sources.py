@@ -11,10 +11,11 @@ import torch
 
 from arabic_ner.annotations import labelstudio_task
 from arabic_ner.config import Config, ScratchModel, Source, load_config, parse_label_map
+from arabic_ner.corpora import dev_split, held_out, k_folds
 from arabic_ner.document import Document, Span
 from arabic_ner.modeling import replace_classifier
 from arabic_ner.problems import UserError
-from arabic_ner.training import LengthBucketSampler, dev_split, held_out, k_folds
+from arabic_ner.training import LengthBucketSampler
 
 from conftest import marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
 

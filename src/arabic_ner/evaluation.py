@@ -12,13 +12,14 @@ from .document import Document, Span
 from .labels import to_iob2
 from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores, type_confusion
 from .problems import Problems, UserError
+from .results import EvaluationReport, TrainingMetrics, markdown_table, read_json, write_json
 from .text import split_words
 
 CONTEXT = 40  # characters shown on each side of an error
 
 
-def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str]) -> tuple[dict, list[dict]]:
-    """The report (a JSON-ready dict) and the list of errors for predictions ``pred`` of documents ``gold``.
+def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str]) -> tuple[EvaluationReport, list[dict]]:
+    """The report and the list of errors for predictions ``pred`` of documents ``gold``.
 
     seqeval scores are computed on IOB2 tags of the whole words of :func:`split_words`, as for any
     CoNLL file: an entity that starts after a proclitic is tagged on its whole first word there, so
@@ -38,16 +39,16 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
         y_pred.append([to_iob2(t) for t in spans_to_tags(words, p.spans, p.text, expand=True)[0]])
         for kind, gs, ps in classify_errors(g.spans, p.spans):
             errors.append(_error_record(g, kind, gs, ps))
-    report = {
-        "documents": len(gold),
-        "gold_spans": sum(len(d.spans) for d in gold),
-        "predicted_spans": sum(len(d.spans) for d in pred),
-        "unaligned_gold_spans": unaligned,
-        "seqeval": seqeval_scores(y_true, y_pred, labels),
-        "spans": span_scores([d.spans for d in gold], [d.spans for d in pred], labels),
-        "errors": {kind: sum(e["kind"] == kind for e in errors) for kind in ERROR_KINDS},
-        "confusion": type_confusion([d.spans for d in gold], [d.spans for d in pred], labels),
-    }
+    report = EvaluationReport(
+        documents=len(gold),
+        gold_spans=sum(len(d.spans) for d in gold),
+        predicted_spans=sum(len(d.spans) for d in pred),
+        unaligned_gold_spans=unaligned,
+        seqeval=seqeval_scores(y_true, y_pred, labels),
+        spans=span_scores([d.spans for d in gold], [d.spans for d in pred], labels),
+        errors={kind: sum(e["kind"] == kind for e in errors) for kind in ERROR_KINDS},
+        confusion=type_confusion([d.spans for d in gold], [d.spans for d in pred], labels),
+    )
     return report, errors
 
 
@@ -55,11 +56,14 @@ def seen_in_training(model_dir: str | Path, gold: Sequence[Document]) -> int | N
     """How many of ``gold``'s documents the model at ``model_dir`` was trained on (matched by text),
     or None when its ``metrics.json`` does not say what it was trained on."""
     path = Path(model_dir) / "metrics.json"
-    try:
-        trained = json.loads(path.read_text(encoding="utf-8"))["train"]["text_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
+    if not path.is_file():
         return None
-    trained = set(trained)
+    try:
+        trained = set(read_json(TrainingMetrics, path).train.text_sha256)
+    except UserError:
+        return None
+    if not trained:
+        return None
     return sum(doc.fingerprint() in trained for doc in gold)
 
 
@@ -112,17 +116,13 @@ def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[st
     return y_true, y_pred
 
 
-def score_conll(path: Path, problems: Problems) -> dict:
+def score_conll(path: Path, problems: Problems) -> EvaluationReport:
     y_true, y_pred = read_conll_predictions(path, problems)
     labels = sorted({tag[2:] for seq in y_true + y_pred for tag in seq if tag != "O"})
-    return {
-        "sentences": len(y_true),
-        "tokens": sum(map(len, y_true)),
-        "seqeval": seqeval_scores(y_true, y_pred, labels),
-    }
+    return EvaluationReport(sentences=len(y_true), tokens=sum(map(len, y_true)), seqeval=seqeval_scores(y_true, y_pred, labels))
 
 
-def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, title: str, plots: bool = False) -> list[Path]:
+def write_report(report: EvaluationReport, errors: list[dict] | None, out_dir: str | Path, title: str, plots: bool = False) -> list[Path]:
     """Write ``report.json``, ``report.md`` and (with a model) ``errors.jsonl``; return the paths.
 
     With ``plots``, also write the PNGs of :func:`arabic_ner.plots.plot_evaluation` next to them,
@@ -136,7 +136,7 @@ def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, t
 
         images = plot_evaluation(report, errors, out)
     paths = [out / "report.json", out / "report.md"]
-    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_json(paths[0], report)
     paths[1].write_text(report_markdown(report, errors, title, [p.name for p in images]), encoding="utf-8")
     if errors is not None:
         paths.append(out / "errors.jsonl")
@@ -146,39 +146,22 @@ def write_report(report: dict, errors: list[dict] | None, out_dir: str | Path, t
     return paths + images
 
 
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
-
-
-def report_markdown(report: dict, errors: list[dict] | None, title: str, images: Sequence[str] = ()) -> str:
+def report_markdown(report: EvaluationReport, errors: list[dict] | None, title: str, images: Sequence[str] = ()) -> str:
     """The Markdown report; ``images`` are PNG file names next to it, shown after the score table."""
     lines = [f"# {title}", ""]
-    counts = [k for k in ("documents", "sentences", "tokens", "gold_spans", "predicted_spans", "unaligned_gold_spans") if k in report]
-    lines += [", ".join(f"{k.replace('_', ' ')}: {report[k]}" for k in counts), ""]
-    if report.get("documents_seen_in_training"):
-        lines += [f"**{report['documents_seen_in_training']} of the {report['documents']} documents were in the model's "
+    counts = [k for k in ("documents", "sentences", "tokens", "gold_spans", "predicted_spans", "unaligned_gold_spans")
+              if getattr(report, k) is not None]
+    lines += [", ".join(f"{k.replace('_', ' ')}: {getattr(report, k)}" for k in counts), ""]
+    if report.documents_seen_in_training:
+        lines += [f"**{report.documents_seen_in_training} of the {report.documents} documents were in the model's "
                   "training data**: their scores say how well it learnt them, not how well it generalises.", ""]
-    tables = [("seqeval strict (IOB2)", report["seqeval"]["strict"]), ("seqeval conlleval", report["seqeval"]["conlleval"])]
-    if "spans" in report:
-        tables.append(("character spans, exact", report["spans"]))
-    header = "| type | " + " | ".join(f"{name} P / R / F1" for name, _ in tables) + " | support |"
-    lines += [header, "|" + "---|" * (len(tables) + 2)]
-    first = tables[-1][1] if "spans" in report else tables[0][1]
-    for row in list(first["per_type"]) + ["micro", "macro"]:
-        cells = []
-        for _, table in tables:
-            entry = table.get(row) if row in ("micro", "macro") else table["per_type"].get(row)
-            cells.append("–" if not entry else f"{_pct(entry['precision'])} / {_pct(entry['recall'])} / {_pct(entry['f1'])}")
-        entry = first.get(row) if row in ("micro", "macro") else first["per_type"].get(row)
-        support = entry["support"] if entry else 0
-        label = f"**{row}**" if row in ("micro", "macro") else row
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {support} |")
+    lines += score_tables_markdown(report)
     if images:
         lines += ["", "## Plots"]
         for name in images:
             lines += ["", f"![{Path(name).stem.replace('_', ' ')}]({name})"]
     if errors is not None:
-        lines += ["", "## Errors", "", ", ".join(f"{k}: {v}" for k, v in report["errors"].items()), ""]
+        lines += ["", "## Errors", "", ", ".join(f"{k}: {v}" for k, v in (report.errors or {}).items()), ""]
         by_kind = Counter()
         for error in errors:
             if by_kind[error["kind"]] >= 10:
@@ -189,3 +172,21 @@ def report_markdown(report: dict, errors: list[dict] | None, title: str, images:
             lines.append(f"- {error['kind']} ({error['doc_id']}): gold {gold}, predicted {pred}: {error['context']}")
         lines += ["", "The first 10 errors of each kind are shown; errors.jsonl lists them all."]
     return "\n".join(lines) + "\n"
+
+
+def score_tables_markdown(report: EvaluationReport) -> list[str]:
+    """One row per type, then micro and macro; for each way of scoring, P / R / F1 and its own support,
+    since they count entities differently (conlleval counts a stray ``I-`` as an entity, strict does not)."""
+    tables = [("seqeval strict (IOB2)", report.seqeval.strict), ("seqeval conlleval", report.seqeval.conlleval)]
+    if report.spans is not None:
+        tables.append(("character spans, exact", report.spans))
+    header = ["type"] + [f"{name} {part}" for name, _ in tables for part in ("P / R / F1", "support")]
+    first, _ = report.main_table()
+    rows = []
+    for name, _ in first.rows():
+        row = [f"**{name}**" if name in ("micro", "macro") else name]
+        for _, table in tables:
+            entry = table.row(name)
+            row += [entry.prf() if entry else "–", entry.support if entry else 0]
+        rows.append(row)
+    return markdown_table(header, rows)

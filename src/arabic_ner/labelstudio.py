@@ -52,6 +52,7 @@ from .document import Span
 from .outputs import check_output_file, write_whole
 from .precision import check_device
 from .problems import Problems, UserError
+from .results import to_plain
 from .selection import DEFAULT_STRATEGY, STRATEGIES
 
 URL_VARIABLE, KEY_VARIABLE = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
@@ -580,12 +581,10 @@ def score(connect_to: Callable[[], Server], args) -> int:
     print(f"{where}: predictions of {version} against reviewed annotations, {len(scored.gold)} task(s)")
     print(f"left out: {scored.unreviewed} task(s) without a completed annotation, {scored.unpredicted} without a prediction from {version}")
     print(f"{'label':<12}{'P':>8}{'R':>8}{'F1':>8}{'gold':>7}")
-    rows = [(label, scores["per_type"][label]) for label in scores["per_type"]]
-    rows += [("micro", scores["micro"]), ("macro", scores["macro"])]
-    for name, row in rows:
-        print(f"{name:<12}{100 * row['precision']:>8.1f}{100 * row['recall']:>8.1f}{100 * row['f1']:>8.1f}{row['support']:>7}")
+    for name, row in scores.rows():
+        print(f"{name:<12}{100 * row.precision:>8.1f}{100 * row.recall:>8.1f}{100 * row.f1:>8.1f}{row.support:>7}")
     if args.output:
-        report = {"project": project.id, "model_version": version, "tasks": len(scored.gold), "spans": scores}
+        report = {"project": project.id, "model_version": version, "tasks": len(scored.gold), "spans": to_plain(scores)}
         write_whole(args.output, json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     if problems.errors:
         print(f"{len(problems.errors)} span(s) could not be read and are not in these scores: "

@@ -16,41 +16,30 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from .document import Span
+from .results import Scores, ScoreTable, SeqevalScores
 
 MISSED, SPURIOUS = "missed", "spurious"  # also the extra column and row of type_confusion
 ERROR_KINDS = (MISSED, SPURIOUS, "wrong-type", "wrong-boundary")
 
 
-def seqeval_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: Sequence[str]) -> dict:
-    """``{"strict": table, "conlleval": table}`` where a table is per-type, micro and macro P/R/F1."""
-    return {
-        "strict": _table(classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0), labels),
-        "conlleval": _table(classification_report(y_true, y_pred, output_dict=True, zero_division=0), labels),
-    }
+def seqeval_scores(y_true: list[list[str]], y_pred: list[list[str]], labels: Sequence[str]) -> SeqevalScores:
+    """Per-type, micro and macro P/R/F1 of seqeval's strict (IOB2) and conlleval readings."""
+    return SeqevalScores(
+        strict=_table(classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0), labels),
+        conlleval=_table(classification_report(y_true, y_pred, output_dict=True, zero_division=0), labels),
+    )
 
 
-def _table(report: dict, labels: Sequence[str]) -> dict:
-    def row(entry):
-        return {
-            "precision": float(entry["precision"]),
-            "recall": float(entry["recall"]),
-            "f1": float(entry["f1-score"]),
-            "support": int(entry["support"]),
-        }
+def _table(report: dict, labels: Sequence[str]) -> ScoreTable:
+    def row(entry) -> Scores:
+        return Scores(float(entry["precision"]), float(entry["recall"]), float(entry["f1-score"]), int(entry["support"]))
 
     per_type = {label: row(report[label]) if label in report else None for label in labels}
     per_type.update({label: row(entry) for label, entry in report.items() if label not in per_type and "avg" not in label})
-    return {"per_type": per_type, "micro": row(report["micro avg"]), "macro": row(report["macro avg"])}
+    return ScoreTable(per_type, row(report["micro avg"]), row(report["macro avg"]))
 
 
-def prf(tp: int, n_pred: int, n_gold: int, support: int | None = None) -> dict:
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold if support is None else support}
-
-
-def span_scores(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence[str]) -> dict:
+def span_scores(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence[str]) -> ScoreTable:
     """Exact-match P/R/F1 of character spans (start, end and label all equal), per type, micro and macro."""
     tp, n_gold, n_pred = Counter(), Counter(), Counter()
     for gold_spans, pred_spans in zip(gold, pred, strict=True):
@@ -61,18 +50,11 @@ def span_scores(gold: list[list[Span]], pred: list[list[Span]], labels: Sequence
         n_gold.update(k[2] for k in gold_keys)
         n_pred.update(k[2] for k in pred_keys)
     types = list(labels) + sorted((set(n_gold) | set(n_pred)) - set(labels))
-    per_type = {t: prf(tp[t], n_pred[t], n_gold[t]) for t in types}
-    scored = [t for t in types if n_gold[t] or n_pred[t]]
-    macro = {
-        key: sum(per_type[t][key] for t in scored) / len(scored) if scored else 0.0
-        for key in ("precision", "recall", "f1")
-    }
-    macro["support"] = sum(n_gold.values())
-    return {
-        "per_type": per_type,
-        "micro": prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values())),
-        "macro": macro,
-    }
+    per_type = {t: Scores.count(tp[t], n_pred[t], n_gold[t]) for t in types}
+    scored = [per_type[t] for t in types if n_gold[t] or n_pred[t]]
+    macro = Scores(*(sum(getattr(s, key) for s in scored) / len(scored) if scored else 0.0 for key in ("precision", "recall", "f1")),
+                   support=sum(n_gold.values()))
+    return ScoreTable(per_type, Scores.count(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values())), macro)
 
 
 def pair_spans(gold: Sequence[Span], pred: Sequence[Span]) -> list[tuple[Span | None, Span | None]]:

@@ -1,7 +1,7 @@
 """Plots of scores, errors, training runs and cross-validation, written as PNG files.
 
-Each plot has a ``*_figure`` function that builds a matplotlib ``Figure`` from plain data (the
-dicts that :mod:`arabic_ner.evaluation` and :mod:`arabic_ner.training` write as JSON), and a
+Each plot has a ``*_figure`` function that builds a matplotlib ``Figure`` from a typed result of
+:mod:`arabic_ner.results` (read back from its JSON with ``read_json`` if need be), and a
 ``plot_*`` function that saves it. Figures are built with ``matplotlib.figure.Figure``, never
 pyplot, so nothing here touches the global backend or needs a display (the Agg canvas is used).
 Every text in a plot is Latin (type names, fold numbers), so matplotlib's default font suffices:
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .metrics import ERROR_KINDS
+from .results import CrossValidation, EvaluationReport, Fold, ScoreTable
 
 # File names of the evaluation plots, written next to report.json.
 SCORES_PNG = "scores_per_type.png"
@@ -46,24 +47,24 @@ def _note(ax, text: str) -> None:
 # ---------------------------------------------------------------- evaluation
 
 
-def scores_figure(table: dict, title: str = "Scores per entity type"):
+def scores_figure(table: ScoreTable, title: str = "Scores per entity type"):
     """Grouped P/R/F1 bars per type, then micro and macro, from a score table
-    (``report["spans"]`` or ``report["seqeval"]["strict"]``). A type that occurs in neither the gold
+    (``report.spans`` or ``report.seqeval.strict``). A type that occurs in neither the gold
     nor the predictions (``None`` in the table) gets no bars and the mark "n/a"."""
-    rows = [(label, entry) for label, entry in table["per_type"].items()] + [("micro", table["micro"]), ("macro", table["macro"])]
+    rows = list(table.rows())
     fig = _figure(max(6.0, 1.1 * len(rows) + 1.5), 4.2)
     ax = fig.add_subplot()
     width = 0.26
     for k, (metric, colour) in enumerate(SCORE_COLOURS.items()):
         xs = [i + (k - 1) * width for i, (_, entry) in enumerate(rows) if entry]
-        heights = [entry[metric] for _, entry in rows if entry]
+        heights = [getattr(entry, metric) for _, entry in rows if entry]
         bars = ax.bar(xs, heights, width, label=metric if metric != "f1" else "F1", color=colour, gid=metric)
         if metric == "f1":
             ax.bar_label(bars, labels=[f"{h:.2f}" for h in heights], fontsize=7, padding=1)
     for i, (_, entry) in enumerate(rows):
         if not entry:
             ax.text(i, 0.02, "n/a", ha="center", va="bottom", color="0.4")
-    ax.set_xticks(range(len(rows)), [f"{label}\nn={entry['support'] if entry else 0}" for label, entry in rows])
+    ax.set_xticks(range(len(rows)), [f"{label}\nn={entry.support if entry else 0}" for label, entry in rows])
     ax.axvline(len(rows) - 2.5, color="0.7", linewidth=0.8)  # types | averages
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("score")
@@ -131,22 +132,19 @@ def errors_figure(errors: list[dict], labels: Sequence[str] = (), title: str = "
     return fig
 
 
-def plot_evaluation(report: dict, errors: list[dict] | None, out_dir: str | Path) -> list[Path]:
+def plot_evaluation(report: EvaluationReport, errors: list[dict] | None, out_dir: str | Path) -> list[Path]:
     """Write the evaluation plots of a report into ``out_dir`` and return their paths.
 
     Per-type scores always (character spans when the report has them, else seqeval strict); the type
     confusion and the errors by kind only for a report made with a model (``errors`` not ``None``).
     """
     out = Path(out_dir)
-    if "spans" in report:
-        table, source = report["spans"], "character spans, exact match"
-    else:
-        table, source = report["seqeval"]["strict"], "seqeval strict (IOB2)"
+    table, source = report.main_table()
     paths = [save_figure(scores_figure(table, f"Scores per entity type ({source})"), out / SCORES_PNG)]
-    if errors is not None and "confusion" in report:
-        paths.append(save_figure(confusion_figure(report["confusion"]), out / CONFUSION_PNG))
+    if errors is not None and report.confusion is not None:
+        paths.append(save_figure(confusion_figure(report.confusion), out / CONFUSION_PNG))
     if errors is not None:
-        paths.append(save_figure(errors_figure(errors, list(table["per_type"])), out / ERRORS_PNG))
+        paths.append(save_figure(errors_figure(errors, list(table.per_type)), out / ERRORS_PNG))
     return paths
 
 
@@ -214,17 +212,25 @@ def plot_learning_curves(log_history: list[dict], path: str | Path, title: str =
 # ---------------------------------------------------------------- cross-validation
 
 
-CV_SERIES = (  # (name, value in a fold, key in mean_std)
-    ("character-span micro F1", lambda f: f["spans"]["micro"]["f1"], "span_micro_f1"),
-    ("seqeval strict micro F1", lambda f: f["seqeval"]["strict"]["micro"]["f1"], "seqeval_strict_micro_f1"),
+def _span_f1(fold: Fold) -> float:
+    return fold.report.spans.micro.f1
+
+
+def _strict_f1(fold: Fold) -> float:
+    return fold.report.seqeval.strict.micro.f1
+
+
+CV_SERIES = (  # (name, value in a fold, field of CVSummary)
+    ("character-span micro F1", _span_f1, "span_micro_f1"),
+    ("seqeval strict micro F1", _strict_f1, "seqeval_strict_micro_f1"),
 )
 
 
-def cv_figure(summary: dict, title: str | None = None):
+def cv_figure(summary: CrossValidation, title: str | None = None):
     """Bars of each fold's micro F1 (character spans and seqeval strict), then their mean with
     ± one standard deviation as error bars, from the ``cv.json`` of
-    :func:`arabic_ner.training.cross_validate`."""
-    folds = summary["folds"]
+    :func:`arabic_ner.crossval.cross_validate`."""
+    folds = summary.folds
     fig = _figure(max(6.0, 0.9 * len(folds) + 3), 4.0)
     ax = fig.add_subplot()
     width = 0.38
@@ -232,23 +238,23 @@ def cv_figure(summary: dict, title: str | None = None):
         offset = (k - 0.5) * width
         heights = [value(f) for f in folds]
         ax.bar([i + offset for i in range(len(folds))], heights, width, label=name, color=f"C{k}", gid=key)
-        stats = summary["mean_std"][key]
-        mean_bar = ax.bar([len(folds) + offset], [stats["mean"]], width, yerr=[stats["std"]], capsize=5,
+        stats = getattr(summary.mean_std, key)
+        mean_bar = ax.bar([len(folds) + offset], [stats.mean], width, yerr=[stats.std], capsize=5,
                           color=f"C{k}", edgecolor="black", hatch="//", gid=f"{key}_mean")
-        ax.bar_label(mean_bar, labels=[f"{stats['mean']:.2f}\n±{stats['std']:.2f}"], fontsize=8, padding=3)
-    ax.set_xticks(range(len(folds) + 1), [f"fold {f['fold']}" for f in folds] + ["mean ± std"])
+        ax.bar_label(mean_bar, labels=[f"{stats.mean:.2f}\n±{stats.std:.2f}"], fontsize=8, padding=3)
+    ax.set_xticks(range(len(folds) + 1), [f"fold {f.fold}" for f in folds] + ["mean ± std"])
     ax.axvline(len(folds) - 0.5, color="0.7", linewidth=0.8)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("micro F1 on the held-out documents")
-    ax.set_title(title or f"{summary['k']}-fold cross-validation by document")
+    ax.set_title(title or f"{summary.k}-fold cross-validation by document")
     ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=2)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def plot_cv(summary: dict, path: str | Path, title: str | None = None) -> Path:
+def plot_cv(summary: CrossValidation, path: str | Path, title: str | None = None) -> Path:
     """Write the cross-validation chart of :func:`cv_figure` to ``path`` (PNG) and return it.
 
-    >>> plot_cv(json.load(open("reports/tiny-cv/cv.json")), "reports/tiny-cv/cv.png")  # doctest: +SKIP
+    >>> plot_cv(read_json(CrossValidation, "reports/tiny-cv/cv.json"), "reports/tiny-cv/cv.png")  # doctest: +SKIP
     """
     return save_figure(cv_figure(summary, title), path)

@@ -16,10 +16,10 @@ is two words even though its pieces touch.
 from __future__ import annotations
 
 import json
+import logging
 import random
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -30,6 +30,8 @@ from .encoding import Encoder
 from .inputs import iter_input
 from .problems import Problems, UserError
 from .text import Word, split_words
+
+log = logging.getLogger(__name__)
 
 NOT_A_WORD = -1  # word id of [CLS], [SEP] and padding: never masked
 
@@ -205,8 +207,8 @@ def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str 
     train_rows, dev_rows = split_windows(mlm_windows(tokenizer, words_of), config.dev_fraction, config.seed)
     dev_rows = masked_once(collator, dev_rows, config.seed)
     words = sum(len(w) for w in words_of)
-    print(f"pretraining on {len(documents)} documents, {words:,} words: {len(train_rows)} windows of up to "
-          f"{tokenizer.model_max_length} tokens, {len(dev_rows)} held out", file=sys.stderr)
+    log.info(f"pretraining on {len(documents)} documents, {words:,} words: {len(train_rows)} windows of up to "
+             f"{tokenizer.model_max_length} tokens, {len(dev_rows)} held out")
     args = training_arguments(config, checkpoints, has_dev=bool(dev_rows), keep_best=False, remove_unused_columns=False)
     trainer = masked_lm_trainer(
         model=model,
@@ -281,12 +283,13 @@ def _start_loss(trainer, checkpoints: Path, last: Path | None, has_dev: bool) ->
 def _write_pretrained(output_dir: Path, model, tokenizer, config: PretrainConfig, outcome: PretrainResult) -> None:
     from .modeling import save_model
     from .outputs import write_directory_whole
-    from .training import write_metrics
+    from .results import write_json
+    from .training import METRICS
 
     def fill(staging: Path) -> None:
         save_model(model, tokenizer, staging)
         config.save(staging / config.FILE)
-        write_metrics(staging, asdict(outcome))
+        write_json(staging / METRICS, outcome)
         (staging / "README.md").write_text(model_card(output_dir.name, config, outcome), encoding="utf-8")
 
     write_directory_whole(output_dir, fill)

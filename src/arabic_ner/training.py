@@ -1,4 +1,4 @@
-"""Training with the Hugging Face Trainer: data preparation, the dev scorer, the document split and K-fold CV.
+"""Training with the Hugging Face Trainer: windows to learn from, the dev scorer, checkpoints and resuming, saving.
 
 The Trainer (accelerate underneath) picks the CPU or GPU by itself. Each epoch the model is
 scored on the dev documents (entity-level micro F1, read as predict.py reads the tags) and the
@@ -9,193 +9,32 @@ best checkpoint is kept. A saved model directory holds the standard Hugging Face
 from __future__ import annotations
 
 import json
+import logging
 import math
-import os
-import random
 import shutil
-import statistics
-import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
-from .alignment import spans_to_tags, tags_to_spans
-from .annotations import ReadStats, move_proclitics_out, read_annotations
-from .config import SCRATCH, Config, Source
+from .alignment import tags_to_spans
+from .config import Config
+from .corpora import prepare_tags, source_key
 from .document import Document
 from .encoding import Encoder
 from .evaluation import score_documents
-from .modeling import build_for_training, load_tokenizer, save_model, train_wordpiece
+from .modeling import build_for_training, save_model
 from .outputs import write_directory_whole
 from .precision import cpu_has_native_bf16
 from .problems import Problems, UserError
-from .text import Word, split_words
+from .results import EvaluationReport, SourceCount, TrainingMetrics, TrainSummary, write_json
+from .text import Word
+
+log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 DATA_FINGERPRINT = "training_data.sha256"
-
-
-def load_documents(sources: Sequence[Source | str], labels: Sequence[str], problems: Problems) -> list[Document]:
-    """Read every annotation source with its label map, printing what was skipped; errors stay in
-    ``problems``. A document's ``source`` is its file's path as :func:`source_key` writes it."""
-    documents, files = [], []
-    for source in sources:
-        source = Source(source) if isinstance(source, str) else source
-        same = next((path for path in files if _same_file(path, source.path)), None)
-        if same is not None:
-            raise UserError(f"{source.path}: is the same file as {same}, listed before it; list each file once "
-                            "(to see a file's documents more often, give it a weight, e.g. weight: 2)")
-        files.append(source.path)
-        stats = ReadStats()
-        read = read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines)
-        for line in stats.lines(source.path):
-            print(line, file=sys.stderr)
-        if source.spans_include_proclitics:
-            moved, total = move_proclitics_out(read)
-            problems.note(source.path, f"spans_include_proclitics: {moved} of {total} span starts moved past attached "
-                                       "proclitics, where the rest of the word starts an entity of the same type in the file")
-        documents.extend(read)
-    seen = Counter((d.source, d.id) for d in documents)
-    for (source, doc_id), n in seen.items():
-        if n > 1:
-            problems.error(f"{source}: document {doc_id}", f"appears {n} times; give each task a unique data.doc_id")
-    first: dict[str, Document] = {}
-    for doc in documents:
-        same = first.setdefault(doc.fingerprint(), doc)
-        if same is not doc and doc.text.strip():
-            problems.warning(f"{doc.source}: document {doc.id}", f"has the same text as document {same.id} of {same.source}; "
-                             "it is trained on twice, and a dev split or CV fold can hold one copy while training on the other")
-    return documents
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == Path(b).resolve()
-
-
-def warn_dev_overlap(train_docs: list[Document], dev_docs: list[Document], dev_path: str) -> None:
-    """Warn when dev documents are also training documents: their scores then say how well the model
-    learnt them, not how well it does on new text."""
-    trained = {d.fingerprint() for d in train_docs}
-    seen = sum(d.fingerprint() in trained for d in dev_docs)
-    if seen:
-        print(f"warning: {seen} of the {len(dev_docs)} dev documents in {dev_path} are also training documents; "
-              "their dev scores are not held-out scores (give a --dev file with other documents, or leave --dev out "
-              "to split one off)", file=sys.stderr)
-
-
-def source_key(path: str | Path) -> str:
-    """How a document names its file (``Document.source``), so that it finds its :class:`Source`."""
-    return str(Path(path))
-
-
-def held_out(config: Config, documents: list[Document]) -> tuple[list[Document], list[Document]]:
-    """The documents that a dev split or a CV fold may take (from sources with ``holdout: true``),
-    and the ones that are always trained on."""
-    fixed = {source_key(s.path) for s in config.train if not s.holdout}
-    return [d for d in documents if d.source not in fixed], [d for d in documents if d.source in fixed]
-
-
-def split_by_document(documents: list[Document], fraction: float, seed: int) -> tuple[list[Document], list[Document]]:
-    """A dev set of whole documents (never sentences), chosen by ``seed``; empty when ``fraction`` is 0
-    or there is only one document."""
-    if fraction <= 0 or len(documents) < 2:
-        return list(documents), []
-    order = list(range(len(documents)))
-    random.Random(seed).shuffle(order)
-    n_dev = min(len(documents) - 1, max(1, round(fraction * len(documents))))
-    dev = set(order[:n_dev])
-    return [d for i, d in enumerate(documents) if i not in dev], [d for i, d in enumerate(documents) if i in dev]
-
-
-def dev_split(config: Config, documents: list[Document]) -> tuple[list[Document], list[Document]]:
-    """Training and dev documents: ``dev_fraction`` of the held-out sources' documents, by document
-    and seed; documents of sources with ``holdout: false`` always train."""
-    pool, fixed = held_out(config, documents)
-    train, dev = split_by_document(pool, config.dev_fraction, config.seed)
-    return train + fixed, dev
-
-
-def k_folds(documents: list[Document], k: int, seed: int) -> list[tuple[list[Document], list[Document]]]:
-    """``k`` (train, test) splits by document; every document is tested exactly once."""
-    if not 2 <= k <= len(documents):
-        raise UserError(f"--cv {k}: needs 2 <= K <= the number of documents ({len(documents)})")
-    order = list(range(len(documents)))
-    random.Random(seed).shuffle(order)
-    folds = [set(order[i::k]) for i in range(k)]
-    return [
-        ([d for i, d in enumerate(documents) if i not in fold], [d for i, d in enumerate(documents) if i in fold])
-        for fold in folds
-    ]
-
-
-@dataclass
-class DataCheck:
-    """What ``train.py --check`` prints: counts, and every span the words cannot represent."""
-
-    documents: int = 0
-    labels: Counter = field(default_factory=Counter)
-    per_document: dict = field(default_factory=dict)
-    unaligned: list = field(default_factory=list)
-    tokens: int = 0
-    windows: int = 0
-    unknown_words: int = 0
-
-    def lines(self, labels: Sequence[str]) -> list[str]:
-        out = [f"{self.documents} documents, {sum(self.labels.values())} spans, {self.tokens} tokens in {self.windows} windows"]
-        out.append("spans per label: " + ", ".join(f"{label} {self.labels[label]}" for label in labels))
-        width = max((len(d) for d in self.per_document), default=0)
-        out.append(f"{'document':<{width}}  " + " ".join(f"{label:>6}" for label in labels) + "   total")
-        for doc_id, counts in self.per_document.items():
-            out.append(f"{doc_id:<{width}}  " + " ".join(f"{counts[label]:>6}" for label in labels) + f"  {sum(counts.values()):>6}")
-        if self.unknown_words:
-            out.append(f"{self.unknown_words} word(s) the tokenizer drops entirely are fed to the model as its unknown token")
-        return out
-
-
-def prepare_tags(documents: list[Document], problems: Problems) -> list[tuple[list, list[str]]]:
-    """Words and IOB2 tags for each document; spans the words cannot represent are warned about
-    (they are left out of the loss, never moved)."""
-    prepared = []
-    for doc in documents:
-        words = split_words(doc.text)
-        tags, unaligned = spans_to_tags(words, doc.spans, doc.text)
-        for u in unaligned:
-            problems.warning(f"{doc.source}: document {doc.id}: span {u.span.describe(doc.text)}", f"{u.reason}; it is left out of training")
-        prepared.append((words, tags))
-    return prepared
-
-
-def check_data(config: Config, documents: list[Document], problems: Problems) -> DataCheck:
-    """Validate alignment with the tokenizer and count everything, without training."""
-    prepared = prepare_tags(documents, problems)
-    tokenizer = _tokenizer_for(config, prepared)
-    encoder = Encoder(tokenizer, min(config.max_length, tokenizer.model_max_length), config.stride)
-    check = DataCheck(documents=len(documents))
-    for doc, enc in zip(documents, encoder.encode([words for words, _ in prepared])):
-        counts = Counter({label: 0 for label in config.labels})
-        counts.update(s.label for s in doc.spans)
-        check.per_document[doc.id] = counts
-        check.labels.update(counts)
-        check.tokens += len(enc.ids)
-        check.windows += len(enc.windows)
-        check.unknown_words += enc.unknown_words
-    return check
-
-
-def _tokenizer_for(config: Config, prepared):
-    if config.init_from:
-        return load_tokenizer(config.init_from, None)
-    if config.model == SCRATCH:
-        tokenizer = train_wordpiece(([w.form for w in words] for words, _ in prepared), config)
-        tokenizer.model_max_length = config.max_length
-        return tokenizer
-    return load_tokenizer(config.model, config.revision)
+METRICS = "metrics.json"
 
 
 class DevScorer:
@@ -224,8 +63,8 @@ class DevScorer:
             for column, w in reads:
                 tags[d][w] = self.id2label[int(predictions[i][column])]
         predicted = [tags_to_spans(words, doc_tags) for words, doc_tags in zip(self.words, tags)]
-        micro = span_scores([d.spans for d in self.documents], predicted, self.labels)["micro"]
-        return {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]}
+        micro = span_scores([d.spans for d in self.documents], predicted, self.labels).micro
+        return {"f1": micro.f1, "precision": micro.precision, "recall": micro.recall}
 
 
 class LengthBucketSampler:
@@ -337,7 +176,7 @@ def epoch_log(epochs: float, printing: bool = True):
             elif dev:
                 parts.append(f"dev loss {dev['eval_loss']:.4f}")
             parts.append(f"{time.perf_counter() - self.started:.1f} s")
-            print("  ".join(parts), file=sys.stderr, flush=True)
+            log.info("  ".join(parts))
             self.started, self.seen = time.perf_counter(), len(state.log_history)
 
     return EpochLog()
@@ -401,10 +240,10 @@ def training_arguments(config, checkpoints: Path, has_dev: bool, keep_best: bool
     bf16 = config.bf16 and (on_gpu or cpu_has_native_bf16())  # emulated bf16 would train slower than fp32
     if config.bf16:
         device = "the GPU" if on_gpu else "this CPU, which has native bf16"
-        print(f"precision: bf16 mixed precision on {device}" if bf16 else
-              "precision: fp32 (bf16 asked for, but this CPU has no native bf16 and would train slower)", file=sys.stderr)
+        log.info(f"precision: bf16 mixed precision on {device}" if bf16 else
+                 "precision: fp32 (bf16 asked for, but this CPU has no native bf16 and would train slower)")
     if config.fp16 and not on_gpu:
-        print("precision: fp32 (fp16 asked for, but fp16 mixed precision is for GPUs; on a CPU use bf16)", file=sys.stderr)
+        log.info("precision: fp32 (fp16 asked for, but fp16 mixed precision is for GPUs; on a CPU use bf16)")
     return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.num_train_epochs,
@@ -438,18 +277,22 @@ def training_arguments(config, checkpoints: Path, has_dev: bool, keep_best: bool
 def train_model(
     config: Config, train_docs: list[Document], dev_docs: list[Document], output_dir: str | Path, resume: bool = False,
     verbose: bool = False,
-) -> dict:
+) -> TrainingMetrics | None:
     """Train, keep the best checkpoint by dev F1 (the last one without dev documents), save the
-    model directory with its config and metrics, and return the metrics.
+    model directory with its config and metrics, and return the metrics (``None`` in the other
+    processes of a multi-process run, where the first one scores and saves).
+
+    The phases, each a function: prepare the data (:func:`training_data`), build the Trainer
+    (:func:`build_trainer`), fit (:func:`fit`), score the dev documents (:func:`score_dev`), save
+    (:func:`save_trained`).
 
     A full checkpoint (weights, optimizer, scheduler, random states) is written to
     ``output_dir/checkpoints`` after every epoch; ``resume=True`` continues from the newest
     complete one, which gives the same model as an uninterrupted run. The final directory is
     written to a temporary sibling and renamed into place, so it is never seen half-written.
-    It prints one line per epoch; ``verbose`` shows transformers' progress bar and loss dicts instead.
+    It logs one line per epoch; ``verbose`` shows transformers' progress bar and loss dicts instead.
     """
-    from datasets import Dataset
-    from transformers import DataCollatorForTokenClassification, set_seed
+    from transformers import set_seed
 
     output_dir = Path(output_dir)
     checkpoints = output_dir / CHECKPOINTS
@@ -457,52 +300,69 @@ def train_model(
     last = _resume_point(config, checkpoints, resume, fingerprint)
     set_seed(config.seed)
     data = training_data(config, train_docs, dev_docs, tokenizer_dir=last)
-    tokenizer, model, train_rows = data.tokenizer, data.model, data.train_rows
+    trainer = build_trainer(config, data, checkpoints)
+    result = fit(trainer, config, checkpoints, fingerprint, last, verbose)
+    if result is None:
+        return None
+    metrics = TrainingMetrics(
+        train=train_summary(config, train_docs, data, trainer.args.world_size, result.metrics),
+        best_checkpoint=Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint else None,
+        log_history=trainer.state.log_history,
+        dev=score_dev(config, trainer.model, data.tokenizer, dev_docs),
+    )
+    save_trained(output_dir, trainer.model, data.tokenizer, config, metrics)
+    trainer.accelerator.wait_for_everyone()
+    return metrics
+
+
+def build_trainer(config: Config, data: TrainingData, checkpoints: Path):
+    """The Trainer over ``data``'s windows: length-bucketed batches drawn by source weight, the dev
+    scorer each epoch, and a stop when the loss is no longer a number."""
+    from datasets import Dataset
+    from transformers import DataCollatorForTokenClassification
+
     has_dev = bool(data.dev_rows)
-    trainer = ner_trainer(
+    return ner_trainer(
         window_weights=data.weights,
-        model=model,
+        model=data.model,
         args=training_arguments(config, checkpoints, has_dev),
-        train_dataset=Dataset.from_list(train_rows),
+        train_dataset=Dataset.from_list(data.train_rows),
         eval_dataset=Dataset.from_list(data.dev_rows) if has_dev else None,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
-        processing_class=tokenizer,
+        data_collator=DataCollatorForTokenClassification(data.tokenizer),
+        processing_class=data.tokenizer,
         compute_metrics=data.dev_scorer,
         preprocess_logits_for_metrics=argmax_logits if has_dev else None,
         callbacks=[stop_on_nan(config)],
     )
-    result = fit(trainer, config, checkpoints, fingerprint, last, verbose)
-    if result is None:  # under DDP, the first process scores and writes the model
-        return {}
 
+
+def train_summary(config: Config, train_docs: list[Document], data: TrainingData, processes: int, trainer_metrics: dict) -> TrainSummary:
+    """What the model learnt from (documents, windows and spans per label, per source) and the Trainer's totals."""
     spans_per_label = Counter(s.label for d in train_docs for s in d.spans)
-    metrics = {
-        "train": {
-            "documents": len(train_docs),
-            "windows": len(train_rows),
-            "spans_per_label": {label: spans_per_label[label] for label in config.labels},
-            "sources": [
-                {"path": s.path, "documents": sum(d.source == source_key(s.path) for d in train_docs),
-                 "windows": data.windows_per_source[source_key(s.path)], "weight": s.weight}
-                for s in config.train
-            ],
-            "text_sha256": sorted({d.fingerprint() for d in train_docs}),  # evaluate.py warns when it scores these
-            "processes": trainer.args.world_size,
-            **result.metrics,
-        },
-        "best_checkpoint": Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint else None,
-        "log_history": trainer.state.log_history,
-    }
-    if dev_docs:
-        from .inference import Tagger
+    known = {f.name for f in fields(TrainSummary)}
+    return TrainSummary(
+        documents=len(train_docs),
+        windows=len(data.train_rows),
+        spans_per_label={label: spans_per_label[label] for label in config.labels},
+        sources=[SourceCount(s.path, sum(d.source == source_key(s.path) for d in train_docs),
+                             data.windows_per_source[source_key(s.path)], s.weight) for s in config.train],
+        text_sha256=sorted({d.fingerprint() for d in train_docs}),
+        processes=processes,
+        **{k: float(v) for k, v in trainer_metrics.items() if k in known},
+    )
 
-        tagger = Tagger(trainer.model, tokenizer, batch_size=config.per_device_eval_batch_size)
-        predicted = [t.document for t in tagger.tag(dev_docs)]
-        metrics["dev"], _ = score_documents(dev_docs, predicted, config.labels)
-        metrics["dev"]["document_ids"] = [d.id for d in dev_docs]
-    _write_final(output_dir, trainer.model, tokenizer, config, metrics)
-    trainer.accelerator.wait_for_everyone()
-    return metrics
+
+def score_dev(config: Config, model, tokenizer, dev_docs: list[Document]) -> EvaluationReport | None:
+    """The dev documents tagged by the trained model as predict.py tags, and scored; ``None`` without dev documents."""
+    if not dev_docs:
+        return None
+    from .inference import Tagger
+
+    tagger = Tagger(model, tokenizer, batch_size=config.per_device_eval_batch_size)
+    predicted = [t.document for t in tagger.tag(dev_docs)]
+    report, _ = score_documents(dev_docs, predicted, config.labels)
+    report.document_ids = [d.id for d in dev_docs]
+    return report
 
 
 def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None, verbose: bool = False):
@@ -581,7 +441,7 @@ def _resume_point(config: Config, checkpoints: Path, resume: bool, fingerprint: 
             f"--resume: the training or dev documents differ from the interrupted run's (texts, spans or split); "
             f"resume with the same data, or train afresh with --overwrite after deleting {checkpoints}"
         )
-    print(f"resuming from {newest}", file=sys.stderr)
+    log.info(f"resuming from {newest}")
     return newest
 
 
@@ -594,7 +454,7 @@ def _is_complete(checkpoint: Path) -> bool:
     return (checkpoint / "optimizer.pt").is_file()
 
 
-def _write_final(output_dir: Path, model, tokenizer, config: Config, metrics: dict) -> None:
+def save_trained(output_dir: Path, model, tokenizer, config: Config, metrics: TrainingMetrics) -> None:
     """Write the model directory beside ``output_dir``, then swap it in with renames (the previous
     contents, checkpoints included, are removed only after the new directory is in place).
 
@@ -607,104 +467,8 @@ def _write_final(output_dir: Path, model, tokenizer, config: Config, metrics: di
     def fill(staging: Path) -> None:
         save_model(model, tokenizer, staging)
         config.save(staging / config.FILE)
-        write_metrics(staging, metrics)
-        plot_learning_curves(metrics["log_history"], staging / "training_curves.png", title=f"Training {output_dir.name}")
-        write_model_card(staging, config.to_dict(), metrics)
+        write_json(staging / METRICS, metrics)
+        plot_learning_curves(metrics.log_history, staging / "training_curves.png", title=f"Training {output_dir.name}")
+        write_model_card(staging, config, metrics)
 
     write_directory_whole(output_dir, fill)
-
-
-def write_metrics(directory: Path, metrics: dict) -> None:
-    (directory / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=_plain) + "\n", encoding="utf-8")
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def cross_validate(config: Config, documents: list[Document], k: int, output_dir: str | Path, verbose: bool = False) -> dict:
-    """K-fold cross-validation by document: each fold trains exactly as train.py does (dev split
-    from its training documents) and is scored on its held-out documents. Folds are drawn from the
-    sources with ``holdout: true``; the others are in every fold's training data. Writes cv.json and cv.md."""
-    from .inference import Tagger
-
-    output_dir = Path(output_dir)
-    pool, fixed = held_out(config, documents)
-    folds = []
-    for i, (train_docs, test_docs) in enumerate(k_folds(pool, k, config.seed), 1):
-        print(f"== fold {i}/{k}: {len(train_docs)} training documents (+{len(fixed)} always trained on), "
-              f"testing on {[d.id for d in test_docs]}", file=sys.stderr)
-        fold_dir = output_dir / f"fold-{i}"
-        shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are temporary: never resumed
-        fit_docs, dev_docs = dev_split(config, train_docs + fixed)
-        train_model(config, fit_docs, dev_docs, fold_dir, verbose=verbose)
-        tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
-        predicted = [t.document for t in tagger.tag(test_docs)]
-        report, _ = score_documents(test_docs, predicted, config.labels)
-        folds.append({"fold": i, "test_documents": [d.id for d in test_docs], **report})
-        shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are for the estimate only
-    summary = {"k": k, "folds": folds, "mean_std": _mean_std(folds, config.labels)}
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "cv.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (output_dir / "cv.md").write_text(cv_markdown(summary, config.labels), encoding="utf-8")
-    from .plots import plot_cv
-
-    plot_cv(summary, output_dir / "cv.png")
-    _add_cv_to_model_card(output_dir, summary)
-    return summary
-
-
-def _add_cv_to_model_card(directory: Path, summary: dict) -> None:
-    """If ``directory`` holds a model trained by train.py, rewrite its card with the CV estimate."""
-    from .config import load_config
-    from .model_card import write_model_card
-
-    if not ((directory / "training_config.yaml").is_file() and (directory / "metrics.json").is_file()):
-        return
-    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
-    config = load_config(directory / "training_config.yaml")
-    write_model_card(directory, config.to_dict(), metrics, cv=summary)
-    print(f"added the cross-validation estimate to the model card {directory / 'README.md'}", file=sys.stderr)
-
-
-def _mean_std(folds: list[dict], labels: Sequence[str]) -> dict:
-    def stats(values):
-        return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-
-    out = {
-        "seqeval_strict_micro_f1": stats([f["seqeval"]["strict"]["micro"]["f1"] for f in folds]),
-        "span_micro_f1": stats([f["spans"]["micro"]["f1"] for f in folds]),
-        "span_f1_per_type": {},
-    }
-    for label in labels:
-        values = [f["spans"]["per_type"][label]["f1"] for f in folds if f["spans"]["per_type"][label]["support"]]
-        out["span_f1_per_type"][label] = stats(values) if values else None
-    return out
-
-
-def cv_markdown(summary: dict, labels: Sequence[str]) -> str:
-    ms = summary["mean_std"]
-    lines = [
-        f"# {summary['k']}-fold cross-validation by document",
-        "",
-        f"- character-span micro F1: {100 * ms['span_micro_f1']['mean']:.1f} ± {100 * ms['span_micro_f1']['std']:.1f}",
-        f"- seqeval strict micro F1: {100 * ms['seqeval_strict_micro_f1']['mean']:.1f} ± {100 * ms['seqeval_strict_micro_f1']['std']:.1f}",
-        "",
-        "![per-fold F1](cv.png)",
-        "",
-        "| fold | test documents | span P | span R | span F1 | seqeval strict F1 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for f in summary["folds"]:
-        s = f["spans"]["micro"]
-        lines.append(
-            f"| {f['fold']} | {', '.join(f['test_documents'])} | {100 * s['precision']:.1f} | {100 * s['recall']:.1f} "
-            f"| {100 * s['f1']:.1f} | {100 * f['seqeval']['strict']['micro']['f1']:.1f} |"
-        )
-    lines += ["", "| type | span F1 mean ± std over folds where it occurs |", "|---|---|"]
-    for label in labels:
-        entry = ms["span_f1_per_type"][label]
-        lines.append(f"| {label} | " + (f"{100 * entry['mean']:.1f} ± {100 * entry['std']:.1f}" if entry else "–") + " |")
-    return "\n".join(lines) + "\n"
