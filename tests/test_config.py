@@ -1,6 +1,9 @@
+import dataclasses
+import re
+
 import pytest
 
-from arabic_ner.config import Config, PretrainConfig, load_config
+from arabic_ner.config import Config, PretrainConfig, ScratchModel, Source, help_of, load_config
 from arabic_ner.problems import UserError
 
 from conftest import ROOT
@@ -36,6 +39,33 @@ def test_every_bundled_config_sets_every_key():
     for path in CONFIGS:
         keys = {f.name for f in dataclasses.fields(config_type(path))}
         assert set(yaml.safe_load(path.read_text(encoding="utf-8"))) == keys, path.name
+
+
+KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[a-z_0-9]+):(?P<value>.*?)(?:\s+# (?P<comment>.*))?$")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_each_keys_comment_in_a_bundled_config_is_its_help_text_in_code(path):
+    """The help text lives in code (config.key); a YAML file gives it as the key's comment, with
+    anything particular to the file on a comment line above."""
+    seen = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = KEY_LINE.match(line)
+        if not match or line.startswith("#"):
+            continue
+        cls = ScratchModel if match["indent"] else config_type(path)
+        seen.append((cls.__name__, match["key"]))
+        assert match["comment"] == help_of(cls, match["key"]), f"{path.name}: {match['key']}"
+    top = [key for cls, key in seen if cls != "ScratchModel"]
+    assert top == list(config_type(path)().to_dict() if config_type(path) is Config else
+                       config_type(path)(scratch=ScratchModel()).to_dict()), "keys in the order configs are saved"
+    nested = [key for cls, key in seen if cls == "ScratchModel"]
+    assert nested in ([], [f.name for f in dataclasses.fields(ScratchModel)])
+
+
+def test_every_config_field_has_help_text():
+    for cls in (Config, PretrainConfig, ScratchModel, Source):
+        assert all(f.metadata.get("help") for f in dataclasses.fields(cls)), cls.__name__
 
 
 def test_unknown_key_is_an_error_naming_it(tmp_path):

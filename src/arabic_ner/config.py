@@ -25,17 +25,30 @@ SCRATCH = "scratch"
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt")
 
 
+def key(default, help: str):
+    """A config field with its default and its help text: the one place the text lives. Each
+    ``configs/*.yaml`` gives it as the key's comment (a test checks that they agree)."""
+    if callable(default):
+        return field(default_factory=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def help_of(cls, name: str) -> str:
+    """The help text of field ``name`` of config class ``cls``."""
+    return next(f.metadata["help"] for f in dataclasses.fields(cls) if f.name == name)
+
+
 @dataclass
 class ScratchModel:
     """A small BERT initialised from random weights, with a WordPiece vocabulary trained on the training texts."""
 
-    num_hidden_layers: int = 4
-    hidden_size: int = 256
-    num_attention_heads: int = 4
-    intermediate_size: int = 1024
-    vocab_size: int = 8000  # upper bound: characters seen, then the most frequent training words (or pieces)
-    min_frequency: int = 1  # a piece must occur this often in the training texts to enter the vocabulary
-    vocabulary: str = "words"  # "words": characters + whole words; "subwords": byte-pair word pieces
+    num_hidden_layers: int = key(4, "transformer layers (int >= 1)")
+    hidden_size: int = key(256, "width; must be divisible by num_attention_heads")
+    num_attention_heads: int = key(4, "attention heads")
+    intermediate_size: int = key(1024, "feed-forward width, usually 4 x hidden_size")
+    vocab_size: int = key(8000, "most WordPiece pieces: all characters seen, then the most frequent training words (or pieces)")
+    min_frequency: int = key(1, "a piece must occur this often in the training texts to be learnt (int >= 1)")
+    vocabulary: str = key("words", '"words": characters + whole words; "subwords": byte-pair word pieces, as pretrained BERTs')
 
     VOCABULARIES: typing.ClassVar[tuple[str, ...]] = ("words", "subwords")
 
@@ -57,12 +70,13 @@ class Source:
 
     SHORTHAND = "path"  # the field a plain string fills
 
-    path: str = ""
-    label_map: dict[str, str | None] = field(default_factory=dict)  # the file's label -> a declared label, or null to drop it
-    weight: float = 1.0  # how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)
-    holdout: bool = True  # dev split and CV folds draw on its documents; false: always trained on
-    skip_bad_lines: bool = False  # CoNLL: skip lines that cannot be read, with a warning, instead of stopping
-    spans_include_proclitics: bool = False  # its entities include attached و ف ب ل ك (ANERcorp): move them out, see annotations.move_proclitics_out
+    path: str = key("", "a Label Studio JSON export or a CoNLL-style file")
+    label_map: dict[str, str | None] = key(dict, "the file's label -> a declared label, or null to drop it")
+    weight: float = key(1.0, "how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)")
+    holdout: bool = key(True, "dev split and CV folds draw on its documents; false: always trained on")
+    skip_bad_lines: bool = key(False, "CoNLL: skip lines that cannot be read, with a warning, instead of stopping")
+    spans_include_proclitics: bool = key(False, "its entities include attached و ف ب ل ك (ANERcorp): move them out, "
+                                                "see annotations.move_proclitics_out")
 
     def check(self, labels: list[str], where: str) -> list[str]:
         problems = []
@@ -77,33 +91,92 @@ class Source:
 
 
 @dataclass
-class Config:
-    FILE: typing.ClassVar[str] = "training_config.yaml"  # saved beside the model and its checkpoints
+class TrainerKeys:
+    """The keys a config passes to the Hugging Face Trainer, named as in ``TrainingArguments``; shared
+    by :class:`Config` and :class:`PretrainConfig`, written after a config's own keys."""
 
-    model: str = "CAMeL-Lab/bert-base-arabic-camelbert-msa"
-    revision: str = "main"
-    scratch: ScratchModel | None = None
-    labels: list[str] = field(default_factory=lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"])
-    train: list[Source] = field(default_factory=lambda: [Source("annotations/corpus.json")])
-    dev: Source | None = None
-    init_from: str | None = None
-    dev_fraction: float = 0.2
-    max_length: int = 512
-    stride: int = 128
-    output_dir: str = "models/camelbert-msa"
-    num_train_epochs: float = 10.0
-    learning_rate: float = 5e-5
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    weight_decay: float = 0.01
-    warmup_steps: float = 0.1
-    lr_scheduler_type: str = "linear"
-    seed: int = 42
-    bf16: bool = False
-    fp16: bool = False
-    logging_steps: int = 10
-    max_train_documents: int | None = None
+    LAST: typing.ClassVar[tuple[str, ...]] = ()  # a subclass's own keys that go after these in YAML
+
+    num_train_epochs: float = key(10.0, "passes over the training windows (float)")
+    learning_rate: float = key(5e-5, "peak AdamW learning rate")
+    per_device_train_batch_size: int = key(8, "windows per training step and device")
+    per_device_eval_batch_size: int = key(32, "windows per evaluation step")
+    gradient_accumulation_steps: int = key(1, "steps to accumulate before an update")
+    weight_decay: float = key(0.01, "AdamW weight decay")
+    warmup_steps: float = key(0.1, "warm-up: a fraction (< 1) of all steps, or a number of steps")
+    lr_scheduler_type: str = key("linear", "transformers scheduler name: linear, cosine, constant, ...")
+    seed: int = key(42, "random seed: model init, shuffling, the dev split (pretraining: the masks)")
+    bf16: bool = key(False, "bfloat16 mixed precision on a GPU, or on a CPU with native bf16 (AVX512-BF16/AMX); else fp32, with a note")
+    fp16: bool = key(False, "float16 mixed precision, GPUs only (choose one of bf16/fp16)")
+    logging_steps: int = key(10, "log the training loss every N steps")
+
+    def trainer_problems(self) -> list[str]:
+        """Problems with the values passed to the Trainer."""
+        problems = []
+        for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                problems.append(f"{name}: {value} is not a finite number")
+        for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
+                     "gradient_accumulation_steps", "logging_steps"):
+            value = getattr(self, name)
+            if math.isfinite(value) and not value > 0:
+                problems.append(f"{name}: {value} must be positive")
+        for name in ("weight_decay", "warmup_steps"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}: {getattr(self, name)} must be 0 or more")
+        if self.lr_scheduler_type not in SCHEDULERS:
+            close = difflib.get_close_matches(self.lr_scheduler_type, SCHEDULERS, n=1)
+            problems.append(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
+                            + (f"; did you mean {close[0]!r}?" if close else ""))
+        if not 0 <= self.seed < 2**32:
+            problems.append(f"seed: {self.seed} must be between 0 and 2**32 - 1")
+        if self.bf16 and self.fp16:
+            problems.append("bf16 and fp16: choose one")
+        return problems
+
+    def advice(self) -> list[str]:
+        """Values that are allowed but probably a mistake: printed as warnings."""
+        advice = []
+        if self.learning_rate > 0.01:
+            advice.append(f"learning_rate {self.learning_rate:g} is very high (fine-tuning uses about 1e-5 to 1e-4, "
+                          "a small model from scratch about 1e-3); training will likely diverge")
+        if self.warmup_steps >= 1 and self.warmup_steps > 10_000:
+            advice.append(f"warmup_steps {self.warmup_steps:g}: the learning rate rises for that many steps; "
+                          "a value below 1 is a fraction of all steps (0.1 is usual)")
+        scratch = getattr(self, "scratch", None)
+        if scratch is not None and scratch.vocab_size < 1000:
+            advice.append(f"scratch.vocab_size {scratch.vocab_size} is small: the vocabulary holds every character "
+                          "first, so few or no whole words fit and most words are spelt letter by letter")
+        return advice
+
+    def to_dict(self) -> dict:
+        """The config as its YAML file has it: the class's own keys, then the Trainer's, then ``LAST``."""
+        plain = dataclasses.asdict(self)
+        trainer = [f.name for f in dataclasses.fields(TrainerKeys)]
+        own = [k for k in plain if k not in trainer and k not in self.LAST]
+        return {k: plain[k] for k in own + trainer + list(self.LAST)}
+
+
+@dataclass
+class Config(TrainerKeys):
+    FILE: typing.ClassVar[str] = "training_config.yaml"  # saved beside the model and its checkpoints
+    LAST: typing.ClassVar[tuple[str, ...]] = ("max_train_documents",)
+
+    model: str = key("CAMeL-Lab/bert-base-arabic-camelbert-msa", '"scratch" (random init, the scratch block), a Hub id, or a local model directory')
+    revision: str = key("main", "Hub revision (branch, tag or commit); ignored for scratch and local directories")
+    scratch: ScratchModel | None = key(None, "only read when model is scratch")
+    labels: list[str] = key(lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"], "entity types; saved as the model's id2label (O, B-X, I-X)")
+    train: list[Source] = key(lambda: [Source("annotations/corpus.json")],
+                              "Label Studio JSON exports and/or CoNLL-style files, any name (--train overrides)")
+    dev: Source | None = key(None, "dev annotations (a path or a source mapping); null = split dev_fraction of the training documents off, by document")
+    init_from: str | None = key(None, "a token classifier (directory or Hub id) to start from: its encoder, tokenizer and the classifier rows "
+                                      "of labels with the same name")
+    dev_fraction: float = key(0.2, "share of documents held out for dev when dev is null (0 = no dev, keep the last epoch)")
+    max_length: int = key(512, "tokens per window, special tokens included; longer documents are windowed")
+    stride: int = key(128, "overlap between windows, in tokens (0 .. (max_length-2)/2)")
+    output_dir: str = key("models/camelbert-msa", "the saved model directory (--output-dir overrides)")
+    max_train_documents: int | None = key(None, "debug: train on the first N documents only")
 
     def __post_init__(self) -> None:
         self.train = [Source(s) if isinstance(s, str) else s for s in self.train]
@@ -142,23 +215,18 @@ class Config:
             )
         if not 0 <= self.dev_fraction < 1:
             problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
-        if self.bf16 and self.fp16:
-            problems.append("bf16 and fp16: choose one")
-        problems += self._check_numbers()
+        problems += self.trainer_problems()
+        if self.max_train_documents is not None and self.max_train_documents < 1:
+            problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
+        if not self.revision:
+            problems.append("revision: must name a branch, tag or commit (default: main)")
         if self.scratch is not None:
             problems += self.scratch.check()
         if problems:
             raise UserError(*(f"config error: {p}" for p in problems))
 
-    def _check_numbers(self) -> list[str]:
-        problems = check_trainer_numbers(self)
-        if self.max_train_documents is not None and self.max_train_documents < 1:
-            problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
-        return problems
-
     def advice(self) -> list[str]:
-        """Values that are allowed but probably a mistake: printed as warnings."""
-        advice = trainer_advice(self)
+        advice = super().advice()
         if self.dev_fraction > 0.5:
             advice.append(f"dev_fraction {self.dev_fraction:g} keeps more documents for dev than for training")
         return advice
@@ -169,40 +237,29 @@ class Config:
         model's own list is its ``id2label``."""
         return label_names(self.labels)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     def save(self, path: str | Path) -> None:
         save_config(self, path, "The resolved configuration this model was trained with (arabic_ner).")
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(TrainerKeys):
     """Masked-language-model pretraining (``pretrain.py``): a BERT, from scratch or pretrained,
     learns to fill in masked words of unlabeled texts; the result is a ``model:`` for train.py."""
 
     FILE: typing.ClassVar[str] = "pretraining_config.yaml"  # saved beside the model and its checkpoints
 
-    model: str = SCRATCH
-    revision: str = "main"
-    scratch: ScratchModel | None = None
-    texts: list[str] = field(default_factory=lambda: ["data/raw"])
-    output_dir: str = "models/pretrained"
-    max_length: int = 128
-    mlm_probability: float = 0.15
-    dev_fraction: float = 0.05
-    num_train_epochs: float = 10.0
-    learning_rate: float = 5e-4
-    per_device_train_batch_size: int = 16
-    per_device_eval_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    weight_decay: float = 0.01
-    warmup_steps: float = 0.1
-    lr_scheduler_type: str = "linear"
-    seed: int = 42
-    bf16: bool = False
-    fp16: bool = False
-    logging_steps: int = 50
+    model: str = key(SCRATCH, '"scratch" (random init, the scratch block, vocabulary learnt from the texts), a Hub id, or a local BERT directory')
+    revision: str = key("main", "Hub revision (branch, tag or commit); ignored for scratch and local directories")
+    scratch: ScratchModel | None = key(None, "only read when model is scratch")
+    texts: list[str] = key(lambda: ["data/raw"], "unlabeled texts: folders of .txt articles, .txt, .jsonl or Label Studio .json files")
+    output_dir: str = key("models/pretrained", "the pretrained model directory, a model: for train.py (--output-dir overrides)")
+    max_length: int = key(128, "tokens per window, special tokens included; longer documents are windowed, never truncated")
+    mlm_probability: float = key(0.15, "share of words masked, whole words (80% [MASK], 10% a random piece, 10% kept)")
+    dev_fraction: float = key(0.05, "share of windows held out, masked once, to measure the masked-word loss before and after")
+    # The Trainer's keys, with defaults for pretraining (the help text is TrainerKeys')
+    learning_rate: float = key(5e-4, help_of(TrainerKeys, "learning_rate"))
+    per_device_train_batch_size: int = key(16, help_of(TrainerKeys, "per_device_train_batch_size"))
+    logging_steps: int = key(50, help_of(TrainerKeys, "logging_steps"))
 
     def __post_init__(self) -> None:
         problems = []
@@ -218,19 +275,13 @@ class PretrainConfig:
             problems.append(f"mlm_probability: {self.mlm_probability} must be between 0 and 1 (BERT masks 0.15 of the words)")
         if not 0 <= self.dev_fraction < 1:
             problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
-        if self.bf16 and self.fp16:
-            problems.append("bf16 and fp16: choose one")
-        problems += check_trainer_numbers(self)
+        problems += self.trainer_problems()
+        if not self.revision:
+            problems.append("revision: must name a branch, tag or commit (default: main)")
         if self.scratch is not None:
             problems += self.scratch.check()
         if problems:
             raise UserError(*(f"config error: {p}" for p in problems))
-
-    def advice(self) -> list[str]:
-        return trainer_advice(self)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
         save_config(self, path, "The resolved configuration this masked language model was pretrained with (arabic_ner).")
@@ -238,47 +289,6 @@ class PretrainConfig:
 
 def save_config(config, path: str | Path, header: str) -> None:
     Path(path).write_text(f"# {header}\n" + yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def check_trainer_numbers(config) -> list[str]:
-    """Problems with the values a config passes to the Trainer (shared by Config and PretrainConfig)."""
-    problems = []
-    for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
-        value = getattr(config, name)
-        if not math.isfinite(value):
-            problems.append(f"{name}: {value} is not a finite number")
-    for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
-                 "gradient_accumulation_steps", "logging_steps"):
-        value = getattr(config, name)
-        if math.isfinite(value) and not value > 0:
-            problems.append(f"{name}: {value} must be positive")
-    for name in ("weight_decay", "warmup_steps"):
-        if getattr(config, name) < 0:
-            problems.append(f"{name}: {getattr(config, name)} must be 0 or more")
-    if config.lr_scheduler_type not in SCHEDULERS:
-        close = difflib.get_close_matches(config.lr_scheduler_type, SCHEDULERS, n=1)
-        problems.append(f"lr_scheduler_type: {config.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
-                        + (f"; did you mean {close[0]!r}?" if close else ""))
-    if not 0 <= config.seed < 2**32:
-        problems.append(f"seed: {config.seed} must be between 0 and 2**32 - 1")
-    if not config.revision:
-        problems.append("revision: must name a branch, tag or commit (default: main)")
-    return problems
-
-
-def trainer_advice(config) -> list[str]:
-    """Values of the Trainer's keys that are allowed but probably a mistake: printed as warnings."""
-    advice = []
-    if config.learning_rate > 0.01:
-        advice.append(f"learning_rate {config.learning_rate:g} is very high (fine-tuning uses about 1e-5 to 1e-4, "
-                      "a small model from scratch about 1e-3); training will likely diverge")
-    if config.warmup_steps >= 1 and config.warmup_steps > 10_000:
-        advice.append(f"warmup_steps {config.warmup_steps:g}: the learning rate rises for that many steps; "
-                      "a value below 1 is a fraction of all steps (0.1 is usual)")
-    if config.scratch is not None and config.scratch.vocab_size < 1000:
-        advice.append(f"scratch.vocab_size {config.scratch.vocab_size} is small: the vocabulary holds every character "
-                      "first, so few or no whole words fit and most words are spelt letter by letter")
-    return advice
 
 
 def parse_label_map(items: list[str]) -> dict[str, str | None]:

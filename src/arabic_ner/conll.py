@@ -32,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .alignment import spans_to_tags, tags_to_spans
 from .document import Document
-from .labels import parse, to_iob2
+from .labels import parse, split_tag, to_iob2
 from .problems import Problems, UserError
 from .text import Word, split_words
 
@@ -41,7 +41,7 @@ PREFIXES = {"B": "B", "I": "I", "E": "I", "L": "I", "S": "B", "U": "B"}  # BIOES
 
 def tag_like(field: str) -> bool:
     """``O`` or ``P-TYPE`` with ``P`` one of B I E S L U."""
-    return field == "O" or (len(field) > 2 and field[0] in PREFIXES and field[1] == "-")
+    return split_tag(field, PREFIXES) is not None
 
 
 @dataclass

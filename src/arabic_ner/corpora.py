@@ -16,7 +16,7 @@ from .annotations import ReadStats, move_proclitics_out, read_annotations
 from .config import SCRATCH, Config, Source
 from .document import Document
 from .encoding import Encoder
-from .modeling import load_tokenizer, train_wordpiece
+from .modeling import load_tokenizer, train_wordpiece, window_length
 from .problems import Problems, UserError
 from .text import split_words
 
@@ -160,7 +160,7 @@ def check_data(config: Config, documents: list[Document], problems: Problems) ->
     """Validate alignment with the tokenizer and count everything, without training."""
     prepared = prepare_tags(documents, problems)
     tokenizer = _tokenizer_for(config, prepared)
-    encoder = Encoder(tokenizer, min(config.max_length, tokenizer.model_max_length), config.stride)
+    encoder = Encoder(tokenizer, window_length(config.max_length, tokenizer), config.stride)
     check = DataCheck(documents=len(documents))
     for doc, enc in zip(documents, encoder.encode([words for words, _ in prepared])):
         counts = Counter({label: 0 for label in config.labels})

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from .alignment import spans_to_tags
 from .document import Document, Span
-from .labels import to_iob2
+from .labels import split_tag, to_iob2
 from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores, type_confusion
 from .problems import Problems, UserError
 from .results import EvaluationReport, TrainingMetrics, markdown_table, read_json, write_json
@@ -103,7 +103,7 @@ def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[st
             problems.error(f"{path}: line {number}", f"expected 'token GOLD PRED', found {len(fields)} fields: {line!r}")
             continue
         for tag in fields[1:]:
-            if tag != "O" and (tag[:2] not in ("B-", "I-") or len(tag) < 3):
+            if split_tag(tag) is None:
                 problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
         gold.append(fields[1])
         pred.append(fields[2])

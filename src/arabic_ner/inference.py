@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 from .alignment import tags_to_spans
 from .document import Document
 from .encoding import Encoder
-from .modeling import check_scheme, load_trained
+from .modeling import check_scheme, load_trained, window_length
 from .precision import check_device, choose_precision, prepare
 from .text import split_words
 
@@ -70,7 +70,7 @@ class Tagger:
         check_device(device)
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.model, self._autocast = prepare(model, self.precision, self.device)
-        max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+        max_length = window_length(tokenizer.model_max_length, tokenizer, model.config)
         if stride is None:
             stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
         self.encoder = Encoder(tokenizer, max_length, stride)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Container, Sequence
 
 from .problems import UserError
 from .text import MAX_PROCLITICS
@@ -90,6 +90,21 @@ def parse(label: str) -> Tag | None:
         return Tag("B", entity_type)
     if prefix[:1] == "B" and prefix[1:].isdigit() and 1 <= int(prefix[1:]) <= MAX_PROCLITICS:
         return Tag("B", entity_type, int(prefix[1:]))
+    return None
+
+
+def split_tag(tag: str, prefixes: Container[str] = "BI") -> tuple[str, str] | None:
+    """``(prefix, type)`` of a file's tag such as ``B-LOC`` (a prefix among ``prefixes``, a hyphen, a
+    type), ``("O", "")`` for ``O``, and None for anything else: the one test of what a tag in a CoNLL
+    file looks like (IOB2 by default; the CoNLL reader also takes E-, S-, L-, U-).
+
+    >>> split_tag("B-LOC"), split_tag("O"), split_tag("E-LOC"), split_tag("E-LOC", "BIES"), split_tag("B-")
+    (('B', 'LOC'), ('O', ''), None, ('E', 'LOC'), None)
+    """
+    if tag == OUTSIDE:
+        return OUTSIDE, ""
+    if len(tag) > 2 and tag[0] in prefixes and tag[1] == "-":
+        return tag[0], tag[2:]
     return None
 
 

@@ -19,6 +19,16 @@ from .problems import UserError
 log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def window_length(max_length: int, tokenizer, model_config=None) -> int:
+    """Tokens per window, special tokens included: ``max_length`` capped by the tokenizer's
+    ``model_max_length`` and, when the model is known, its position embeddings. The one formula
+    that training, ``train.py --check``, pretraining and prediction use."""
+    limits = [max_length, tokenizer.model_max_length]
+    if model_config is not None:
+        limits.append(model_config.max_position_embeddings)
+    return min(limits)
 META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
 
 
@@ -50,7 +60,7 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
             label2id=label2id,
             ignore_mismatched_sizes=True,  # a model that already has a token-classification head for other labels
         )
-    tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
+    tokenizer.model_max_length = window_length(config.max_length, tokenizer, model.config)
     setattr(model.config, META_KEY, {"scheme": SCHEME, "stride": config.stride})
     return tokenizer, model
 
@@ -314,7 +324,7 @@ def build_for_pretraining(config, word_lists, tokenizer_dir: str | Path | None =
 
         tokenizer = load_tokenizer(config.model, config.revision)
         model = _from_pretrained(AutoModelForMaskedLM, config.model, config.revision)
-    tokenizer.model_max_length = min(config.max_length, model.config.max_position_embeddings)
+    tokenizer.model_max_length = window_length(config.max_length, tokenizer, model.config)
     return tokenizer, model
 
 

@@ -34,9 +34,9 @@ class Scores:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return cls(precision, recall, f1, n_gold)
 
-    def prf(self, sep: str = " / ") -> str:
+    def prf(self) -> str:
         """``P / R / F1`` in percent, one decimal."""
-        return sep.join(pct(x) for x in (self.precision, self.recall, self.f1))
+        return " / ".join(pct(x) for x in (self.precision, self.recall, self.f1))
 
 
 @dataclass
