@@ -85,9 +85,10 @@ def main(argv=None):
             writer.labels = labels
             return writer
 
-        counts, writer = predict_in_processes(state, tagger, documents, Path(args.output), make_labelled_writer)
-        if counts is None:
+        result = predict_in_processes(state, tagger, documents, Path(args.output), make_labelled_writer)
+        if result is None:
             return 0  # not the first process: the first one reports
+        counts, writer = result
         print(summary(counts, writer), file=sys.stderr)
         return 1 if counts["failed"] else 0
 

@@ -289,44 +289,48 @@ def _read_result_item(item: dict, text: str, labels: Sequence[str], where: str, 
             "(rename it in Label Studio, add it to `labels:` in the config, or map it in this source's `label_map:`)",
         )
         return None
-    expected = value.get("text")
+    offsets = _agreed_offsets(value.get("text"), text, start, end, f"{where}: {shown}", problems)
+    offsets = offsets and _trimmed(text, *offsets, f"{where}: {shown}", problems)
+    return Span(*offsets, label) if offsets else None
+
+
+def _agreed_offsets(expected, text: str, start: int, end: int, where: str, problems: Problems) -> tuple[int, int] | None:
+    """The span's offsets once they agree with its ``value.text`` (moved by a few characters if that
+    is where the text is) and lie inside the task text; None, with an error, when they cannot."""
     if expected is not None and not isinstance(expected, str):
-        problems.warning(f"{where}: {shown}", f"value.text is {_kind(expected)}, not a string; the span is read from its offsets")
+        problems.warning(where, f"value.text is {_kind(expected)}, not a string; the span is read from its offsets")
     if isinstance(expected, str) and text[start:end] != expected:
         shift = _find_shift(text, start, expected)
         if shift is None:
             found = text[max(start, 0) : max(end, 0)]
             problems.error(
-                f"{where}: {shown}",
+                where,
                 f"value.text does not match the task text, which has {found!r} there, and the text is not "
                 f"within ±{SHIFT_TOLERANCE} characters either; fix the offsets or re-annotate the span",
             )
             return None
-        problems.warning(
-            f"{where}: {shown}",
-            f"offsets did not match value.text; moved by {shift:+d} to [{start + shift},{start + shift + len(expected)})",
-        )
+        problems.warning(where, f"offsets did not match value.text; moved by {shift:+d} to [{start + shift},{start + shift + len(expected)})")
         start, end = start + shift, start + shift + len(expected)
     if not 0 <= start < end <= len(text):
-        problems.error(
-            f"{where}: {shown}",
-            f"offsets must satisfy 0 <= start < end <= {len(text)} (the text length); fix or delete the span",
-        )
+        problems.error(where, f"offsets must satisfy 0 <= start < end <= {len(text)} (the text length); fix or delete the span")
         return None
+    return start, end
+
+
+def _trimmed(text: str, start: int, end: int, where: str, problems: Problems) -> tuple[int, int] | None:
+    """The span without spaces or invisible marks at its edges (a warning when any were there);
+    None, with an error, when that leaves nothing."""
     trimmed_start, trimmed_end = start, end
     while trimmed_start < trimmed_end and char_class(text[trimmed_start]) in (SPACE, JOIN):
         trimmed_start += 1
     while trimmed_end > trimmed_start and char_class(text[trimmed_end - 1]) in (SPACE, JOIN):
         trimmed_end -= 1
     if trimmed_start == trimmed_end:
-        problems.error(f"{where}: {shown}", "covers only spaces or invisible marks; delete the span")
+        problems.error(where, "covers only spaces or invisible marks; delete the span")
         return None
     if (trimmed_start, trimmed_end) != (start, end):
-        problems.warning(
-            f"{where}: {shown}",
-            f"spaces or invisible marks at its edges were trimmed: now [{trimmed_start},{trimmed_end})",
-        )
-    return Span(trimmed_start, trimmed_end, label)
+        problems.warning(where, f"spaces or invisible marks at its edges were trimmed: now [{trimmed_start},{trimmed_end})")
+    return trimmed_start, trimmed_end
 
 
 def _find_shift(text: str, start: int, expected: str) -> int | None:

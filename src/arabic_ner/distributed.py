@@ -78,10 +78,10 @@ def merged(parts: list[Path], chunk: int) -> Iterator[tuple[Document, float | No
             f.close()
 
 
-def predict_in_processes(state, tagger, documents: Iterable[Document], output: Path, make_writer) -> tuple[Counter | None, object]:
+def predict_in_processes(state, tagger, documents: Iterable[Document], output: Path, make_writer) -> tuple[Counter, object] | None:
     """Tag this process's chunks of ``documents`` into a part file; the first process then merges
     every part, in input order, through ``make_writer()``. Returns the counts and the writer on
-    the first process, ``(None, None)`` on the others."""
+    the first process, ``None`` on the others (as ``train_model`` does)."""
     from tqdm import tqdm
 
     from .outputs import write_tagged
@@ -91,12 +91,12 @@ def predict_in_processes(state, tagger, documents: Iterable[Document], output: P
     mine = shard(documents, rank, world, tagger.chunk_documents)
     write_part(part_path(output, rank, world), tqdm(tagger.tag(mine), desc=f"tagging [{rank}/{world}]", unit="doc"))
     state.wait_for_everyone()
-    counts = None
+    result = None
     if writer is not None:
         parts = [part_path(output, r, world) for r in range(world)]
         with writer:
-            counts = write_tagged(writer, merged(parts, tagger.chunk_documents))
+            result = write_tagged(writer, merged(parts, tagger.chunk_documents)), writer
         for part in parts:
             part.unlink()
     state.wait_for_everyone()
-    return counts, writer
+    return result

@@ -236,77 +236,86 @@ def task_document(task, index: int):
 
 # ---------------------------------------------------------------- HTTP
 
-def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
-    """The Starlette application around ``backend``."""
-    from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
+def answers(handler):
+    """A Starlette endpoint around ``handler(request) -> (status, body)``: a :class:`BadRequest` is its
+    4xx with one ``{"error"}`` line; any other exception a 500, logged, and the server stays up."""
     from starlette.responses import JSONResponse
-    from starlette.routing import Route
 
-    limit = int(max_request_mb * 1024 * 1024)
-
-    def answers(handler):
-        async def endpoint(request):
-            try:
-                status, body = await handler(request)
-            except BadRequest as exc:
-                log.warning("%s %s: %d %s", request.method, request.url.path, exc.status, exc.message)
-                return JSONResponse({"error": exc.message}, status_code=exc.status)
-            except Exception as exc:  # a bug: answered and logged, the server stays up
-                log.exception("%s %s failed", request.method, request.url.path)
-                return JSONResponse({"error": f"internal error ({type(exc).__name__}: {exc}); see the backend's log"}, status_code=500)
-            return JSONResponse(body, status_code=status)
-        return endpoint
-
-    async def read_json(request) -> dict:
-        declared = request.headers.get("content-length", "")
-        body, size = bytearray(), 0
-        # A body over the limit is read to its end and dropped, never kept: a client that is still
-        # sending when the answer comes would see a reset connection instead of the 413.
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= limit:
-                body += chunk
-            else:
-                body.clear()
-        if declared.isdigit() and int(declared) > limit:
-            raise BadRequest(413, f"the request is {int(declared) / 1048576:.1f} MB; this backend takes at most {max_request_mb:g} MB (--max-request-mb)")
-        if size > limit:
-            raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
+    async def endpoint(request):
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise BadRequest(400, f"the request body is not JSON{where}") from None
-        if not isinstance(payload, dict):
-            raise BadRequest(400, "the request body must be a JSON object")
-        return payload
+            status, body = await handler(request)
+        except BadRequest as exc:
+            log.warning("%s %s: %d %s", request.method, request.url.path, exc.status, exc.message)
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        except Exception as exc:  # a bug: answered and logged, the server stays up
+            log.exception("%s %s failed", request.method, request.url.path)
+            return JSONResponse({"error": f"internal error ({type(exc).__name__}: {exc}); see the backend's log"}, status_code=500)
+        return JSONResponse(body, status_code=status)
+    return endpoint
 
-    async def health(request):
+
+async def read_json_body(request, max_request_mb: float) -> dict:
+    """The request's JSON object; a body over ``max_request_mb`` is a 413, one that is not a JSON object a 400."""
+    limit = int(max_request_mb * 1024 * 1024)
+    declared = request.headers.get("content-length", "")
+    body, size = bytearray(), 0
+    # A body over the limit is read to its end and dropped, never kept: a client that is still
+    # sending when the answer comes would see a reset connection instead of the 413.
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            body += chunk
+        else:
+            body.clear()
+    if declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"the request is {int(declared) / 1048576:.1f} MB; this backend takes at most {max_request_mb:g} MB (--max-request-mb)")
+    if size > limit:
+        raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise BadRequest(400, f"the request body is not JSON{where}") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(400, "the request body must be a JSON object")
+    return payload
+
+
+class Endpoints:
+    """What each route of Label Studio's ML-backend protocol does with the :class:`Backend`."""
+
+    def __init__(self, backend: Backend, max_request_mb: float):
+        self.backend, self.max_request_mb = backend, max_request_mb
+
+    async def health(self, request):
+        backend = self.backend
         return 200, {"status": "UP", "model_class": "arabic_ner", "model_version": backend.version,
                      "model_dir": backend.model_dir, "training": asdict(backend.training)}
 
-    async def setup(request):
-        payload = await read_json(request)
-        backend.check_config(payload.get("schema"), _project(payload.get("project")))
-        return 200, {"model_version": backend.version}
+    async def setup(self, request):
+        payload = await read_json_body(request, self.max_request_mb)
+        self.backend.check_config(payload.get("schema"), _project(payload.get("project")))
+        return 200, {"model_version": self.backend.version}
 
-    async def predict(request):
-        payload = await read_json(request)
+    async def predict(self, request):
+        from starlette.concurrency import run_in_threadpool
+
+        payload = await read_json_body(request, self.max_request_mb)
         tasks = payload.get("tasks")
         if not isinstance(tasks, list) or not tasks:
             raise BadRequest(400, 'no tasks: the request needs "tasks": [{"id": ..., "data": {"text": ...}}, ...]')
         if "label_config" in payload:
-            backend.check_config(payload["label_config"], _project(payload.get("project")))
-        results = await run_in_threadpool(backend.predict, tasks)
-        return 200, {"results": results, "model_version": backend.version}
+            self.backend.check_config(payload["label_config"], _project(payload.get("project")))
+        results = await run_in_threadpool(self.backend.predict, tasks)
+        return 200, {"results": results, "model_version": self.backend.version}
 
-    async def versions(request):
-        return 200, {"versions": list(backend.versions)}
+    async def versions(self, request):
+        return 200, {"versions": list(self.backend.versions)}
 
-    async def webhook(request):
-        payload = await read_json(request)
+    async def webhook(self, request):
+        from starlette.concurrency import run_in_threadpool
+
+        payload = await read_json_body(request, self.max_request_mb)
         action = payload.get("action")
         if not isinstance(action, str):
             raise BadRequest(400, 'no "action" in the webhook request')
@@ -316,18 +325,27 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
         project = payload.get("project")
         if not isinstance(project, dict):
             raise BadRequest(400, 'the START_TRAINING event has no "project" object')
-        return 201, {"status": "ok", "result": await run_in_threadpool(backend.start_training, project)}
+        return 201, {"status": "ok", "result": await run_in_threadpool(self.backend.start_training, project)}
+
+
+def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
+    """The Starlette application around ``backend``."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     async def not_found(request, exc: HTTPException):
         return JSONResponse({"error": f"{request.method} {request.url.path}: {exc.detail}"}, status_code=exc.status_code)
 
+    endpoints = Endpoints(backend, max_request_mb)
     routes = [
-        Route("/", answers(health), methods=["GET"]),
-        Route("/health", answers(health), methods=["GET"]),
-        Route("/setup", answers(setup), methods=["POST"]),
-        Route("/predict", answers(predict), methods=["POST"]),
-        Route("/versions", answers(versions), methods=["GET", "POST"]),
-        Route("/webhook", answers(webhook), methods=["POST"]),
+        Route("/", answers(endpoints.health), methods=["GET"]),
+        Route("/health", answers(endpoints.health), methods=["GET"]),
+        Route("/setup", answers(endpoints.setup), methods=["POST"]),
+        Route("/predict", answers(endpoints.predict), methods=["POST"]),
+        Route("/versions", answers(endpoints.versions), methods=["GET", "POST"]),
+        Route("/webhook", answers(endpoints.webhook), methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: not_found})
 
