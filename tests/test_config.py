@@ -112,6 +112,7 @@ def test_set_without_equals_is_an_error():
         ("stride=200", "stride: 200 must be between 0 and"),
         ("dev_fraction=1.5", "dev_fraction: 1.5 must be in"),
         ("scratch=null", "model: 'scratch' needs a `scratch:` block"),
+        ("scratch.dropout=1", "scratch.dropout: 1.0 must be at least 0 and below 1"),
     ],
 )
 def test_invalid_values_are_errors(override, message):

@@ -49,12 +49,15 @@ class ScratchModel:
     vocab_size: int = key(8000, "most WordPiece pieces: all characters seen, then the most frequent training words (or pieces)")
     min_frequency: int = key(1, "a piece must occur this often in the training texts to be learnt (int >= 1)")
     vocabulary: str = key("words", '"words": characters + whole words; "subwords": byte-pair word pieces, as pretrained BERTs')
+    dropout: float = key(0.1, "dropout on hidden states and attention weights, 0 <= p < 1 (BERT's 0.1)")
 
     VOCABULARIES: typing.ClassVar[tuple[str, ...]] = ("words", "subwords")
 
     def check(self) -> list[str]:
         problems = [f"scratch.{f.name}: {getattr(self, f.name)} must be 1 or more"
                     for f in dataclasses.fields(self) if f.type in (int, "int") and getattr(self, f.name) < 1]
+        if not 0 <= self.dropout < 1:
+            problems.append(f"scratch.dropout: {self.dropout} must be at least 0 and below 1")
         if self.vocabulary not in self.VOCABULARIES:
             problems.append(f"scratch.vocabulary: {self.vocabulary!r} must be one of {', '.join(self.VOCABULARIES)}")
         if self.num_attention_heads >= 1 and self.hidden_size % self.num_attention_heads:

@@ -304,6 +304,8 @@ def scratch_bert_config(config, tokenizer, **extra):
         num_hidden_layers=s.num_hidden_layers,
         num_attention_heads=s.num_attention_heads,
         intermediate_size=s.intermediate_size,
+        hidden_dropout_prob=s.dropout,
+        attention_probs_dropout_prob=s.dropout,
         max_position_embeddings=config.max_length,
         pad_token_id=tokenizer.pad_token_id,
         **extra,
