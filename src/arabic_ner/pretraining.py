@@ -299,6 +299,8 @@ def model_card(name: str, config: PretrainConfig, outcome: PretrainResult) -> st
     """A Hugging Face model card: front matter (``ModelCardData``), then what the model is and how to use it."""
     from huggingface_hub import ModelCardData
 
+    from .results import markdown_table
+
     data = ModelCardData(language="ar", library_name="transformers", pipeline_tag="fill-mask", tags=["arabic-ner", "masked-lm"],
                          base_model=None if config.model == SCRATCH else config.model)
     start = "from random weights (the offline model)" if config.model == SCRATCH else f"from `{config.model}`"
@@ -313,12 +315,9 @@ def model_card(name: str, config: PretrainConfig, outcome: PretrainResult) -> st
         "or with your config's `model:` set to this directory.", "",
     ]
     if outcome.dev_loss_before is not None:
-        lines += [
-            "| held-out windows | masked-word loss before | after | perplexity before | after |",
-            "|---:|---:|---:|---:|---:|",
-            f"| {outcome.dev_windows} | {outcome.dev_loss_before:.3f} | {outcome.dev_loss_after:.3f} "
-            f"| {outcome.perplexity(outcome.dev_loss_before):,.1f} | {outcome.perplexity(outcome.dev_loss_after):,.1f} |", "",
-        ]
+        row = [outcome.dev_windows, f"{outcome.dev_loss_before:.3f}", f"{outcome.dev_loss_after:.3f}",
+               f"{outcome.perplexity(outcome.dev_loss_before):,.1f}", f"{outcome.perplexity(outcome.dev_loss_after):,.1f}"]
+        lines += markdown_table(["held-out windows", "masked-word loss before", "after", "perplexity before", "after"], [row]) + [""]
     lines += [f"{outcome.train_windows} training windows, {config.num_train_epochs:g} epochs, {outcome.seconds / 60:.1f} minutes. "
               f"The config it was pretrained with is in `{config.FILE}`.", ""]
     return "\n".join(lines)
