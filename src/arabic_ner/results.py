@@ -65,7 +65,7 @@ class SeqevalScores:
     conlleval: ScoreTable
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EvaluationReport:
     """What scoring predictions against gold gives (``report.json``; ``metrics.json``'s ``dev``; a CV fold).
 
@@ -74,20 +74,20 @@ class EvaluationReport:
     sentences and tokens and seqeval only.
     """
 
-    seqeval: SeqevalScores
+    model: str | None = None
+    data: str | None = None
     documents: int | None = None
     sentences: int | None = None
     tokens: int | None = None
     gold_spans: int | None = None
     predicted_spans: int | None = None
     unaligned_gold_spans: int | None = None
+    documents_seen_in_training: int | None = None
+    document_ids: list[str] | None = None
+    seqeval: SeqevalScores
     spans: ScoreTable | None = None
     errors: dict[str, int] | None = None
     confusion: dict[str, dict[str, int]] | None = None
-    model: str | None = None
-    data: str | None = None
-    documents_seen_in_training: int | None = None
-    document_ids: list[str] | None = None
 
     def main_table(self) -> tuple[ScoreTable, str]:
         """The table to show first, and its name: exact character spans when there are any, else seqeval strict."""

@@ -391,6 +391,9 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    package = logging.getLogger("arabic_ner")  # a server's log: time, level and source on every line, the library's too
+    package.handlers.clear()
+    package.propagate = True
     check_device(args.device)
     options = options_from(args)
     backend = Backend(options)
