@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from arabic_ner.cli import positive, run
+from arabic_ner.outputs import FORMATS
 
 
 def parse_args(argv):
@@ -25,7 +26,7 @@ def parse_args(argv):
     parser.add_argument("--model", required=True, metavar="DIR", help="trained model directory")
     parser.add_argument("--input", required=True, metavar="PATH", help=".txt, folder of .txt, .jsonl or Label Studio .json")
     parser.add_argument("--output", required=True, metavar="PATH")
-    parser.add_argument("--format", choices=["jsonl", "conll", "labelstudio", "html"],
+    parser.add_argument("--format", choices=FORMATS,
                         help="default: from the output suffix (.jsonl, .conll, .json), else jsonl; html writes a folder of pages")
     parser.add_argument("--batch-size", type=positive, default=256, help="most windows per batch (default 256; --max-batch-tokens usually binds first)")
     parser.add_argument("--max-batch-tokens", type=positive, default=16384, help="most padded tokens per batch (default 16384)")

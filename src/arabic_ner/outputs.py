@@ -30,7 +30,6 @@ from .conll import conll_lines, one_line
 from .document import Document, text_sha256
 from .problems import UserError
 
-FORMATS = ("jsonl", "conll", "labelstudio", "html")
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".conll": "conll", ".json": "labelstudio"}
 
 
@@ -358,6 +357,7 @@ class LabelStudioFormat(JsonlFormat):
 
 
 WRITERS = {"jsonl": JsonlFormat, "conll": ConllFormat, "labelstudio": LabelStudioFormat, "html": HtmlFormat}
+FORMATS = tuple(WRITERS)  # predict.py's --format choices
 
 
 def _json_line(record: dict, doc: Document, model_version: str) -> str:
