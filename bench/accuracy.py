@@ -151,13 +151,13 @@ def main() -> None:
         name, predicted, minutes, spans = run_model(args, train_doc, test_doc, Path(work))
     add(name, [[t for _, t in s] for s in predicted], minutes, spans)
 
-    print("| system | F1 (conlleval) | F1 (strict IOB2) | exact character spans | minutes (train + tag) |")
-    print("|---|---:|---:|---:|---:|")
-    for row in rows:
-        spans = "–" if row["span_f1"] is None else f"{row['span_f1']:.1f}"
-        print(f"| {row['system']} | {row['conlleval_f1']:.1f} | {row['strict_f1']:.1f} | {spans} | {row['minutes']:.1f} |")
-    for name, f1 in PUBLISHED:
-        print(f"| {name} | {f1:.1f} | – | – | – |")
+    from arabic_ner.results import markdown_table
+
+    table = [[row["system"], f"{row['conlleval_f1']:.1f}", f"{row['strict_f1']:.1f}",
+              "–" if row["span_f1"] is None else f"{row['span_f1']:.1f}", f"{row['minutes']:.1f}"] for row in rows]
+    table += [[name, f"{f1:.1f}", "–", "–", "–"] for name, f1 in PUBLISHED]
+    header = ["system", "F1 (conlleval)", "F1 (strict IOB2)", "exact character spans", "minutes (train + tag)"]
+    print("\n".join(markdown_table(header, table, numbers=True)))
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "published": PUBLISHED, "args": vars(args)},
                                               ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

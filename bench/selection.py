@@ -143,15 +143,17 @@ def main() -> None:
                                                       indent=2) + "\n", encoding="utf-8")
 
     print(f"Test F1 (conlleval) after training on k pseudo-documents; mean ± std over seeds {args.seeds}; {minutes:.0f} minutes")
-    print("| strategy | " + " | ".join(f"k={k}" for k in sizes) + " |")
-    print("|---|" + "---:|" * len(sizes))
+    from arabic_ner.results import markdown_table
+
+    table = []
     for strategy in STRATEGIES:
         cells = []
         for r in range(len(sizes)):
             values = [runs[seed][strategy][r] for seed in args.seeds]
             spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
             cells.append(f"{statistics.mean(values):.1f}{spread}")
-        print(f"| {strategy} | " + " | ".join(cells) + " |")
+        table.append([strategy, *cells])
+    print("\n".join(markdown_table(["strategy", *(f"k={k}" for k in sizes)], table, numbers=True)))
 
 
 if __name__ == "__main__":

@@ -175,9 +175,10 @@ def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def markdown_table(header: list[str], rows: list[list]) -> list[str]:
-    """A Markdown table's lines."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def markdown_table(header: list[str], rows: list[list], numbers: bool = False) -> list[str]:
+    """A Markdown table's lines; with ``numbers``, every column after the first is right-aligned."""
+    rule = ["---"] + ["---:" if numbers else "---"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
 
