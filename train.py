@@ -32,15 +32,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    quiet_transformers(args.verbose)
-    from arabic_ner.config import load_config, parse_label_map
-    from arabic_ner.corpora import check_data, dev_split, load_documents, warn_dev_overlap
-    from arabic_ner.crossval import cross_validate
-    from arabic_ner.outputs import check_model_output
-    from arabic_ner.problems import Problems, UserError
-    from arabic_ner.training import train_model
+def overrides_of(args) -> list[str]:
+    """The config overrides the command line gives: --set, and --train/--dev (with --map) and --output-dir."""
+    from arabic_ner.config import parse_label_map
+    from arabic_ner.problems import UserError
 
     label_map = parse_label_map(args.map)
     if label_map and not (args.train or args.dev):
@@ -51,7 +46,20 @@ def main(argv=None):
     for key, value in (*sources.items(), ("output_dir", args.output_dir)):
         if value:
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
-    config = load_config(args.config, overrides)
+    return overrides
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    quiet_transformers(args.verbose)
+    from arabic_ner.config import load_config
+    from arabic_ner.corpora import check_data, dev_split, load_documents, warn_dev_overlap
+    from arabic_ner.crossval import cross_validate
+    from arabic_ner.outputs import check_model_output
+    from arabic_ner.problems import Problems, UserError
+    from arabic_ner.training import train_model
+
+    config = load_config(args.config, overrides_of(args))
     paths = [s.path for s in config.train] + ([config.dev.path] if config.dev else [])
     if args.cv is not None and args.cv < 2:
         raise UserError(f"--cv {args.cv}: K-fold cross-validation needs K of 2 or more (5 is usual)")
