@@ -88,7 +88,7 @@ def training_data(config: Config, metrics: TrainingMetrics) -> list[str]:
         lines.append("- no dev documents: the last epoch was kept")
     rows = [[label, train.spans_per_label.get(label, 0)] for label in config.labels]
     rows.append(["**total**", sum(train.spans_per_label.get(label, 0) for label in config.labels)])
-    return lines + [""] + markdown_table(["label", "spans in the training documents"], rows) + [""]
+    return lines + [""] + markdown_table(["label", "spans in the training documents"], rows, numbers=True) + [""]
 
 
 def scores(config: Config, metrics: TrainingMetrics, cv: CrossValidation | None) -> list[str]:
@@ -108,7 +108,7 @@ def scores(config: Config, metrics: TrainingMetrics, cv: CrossValidation | None)
             f"On the {_n(dev.documents, 'dev document')}, exact character spans (start, end and type all equal). "
             "The dev set also chose the best epoch, so these numbers lean optimistic"
             + (" (the cross-validation above is the estimate to quote)." if cv else "."), "",
-            *markdown_table(["type", "precision", "recall", "F1", "support"], rows), "",
+            *markdown_table(["type", "precision", "recall", "F1", "support"], rows, numbers=True), "",
             f"seqeval strict (IOB2) micro F1 on whole-word tags, which do not see where an entity starts after a "
             f"proclitic: {pct(dev.seqeval.strict.micro.f1)}. Errors: " + ", ".join(f"{k} {v}" for k, v in (dev.errors or {}).items()) + ".",
             "",
