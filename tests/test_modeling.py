@@ -205,3 +205,22 @@ def test_the_hub_probe_goes_through_the_proxy_and_to_the_endpoints_own_port():
     mirror.server.shutdown()
     mirror.server.server_close()
     assert hub_offline_in({"HF_ENDPOINT": mirror.url})  # nothing answers there now
+
+
+def test_the_window_is_the_configs_max_length_capped_by_the_models_positions(pretrained_dir, tmp_path):
+    """A model directory whose tokenizer was saved with a shorter model_max_length (as a model fine-tuned
+    at 64 tokens saves it) trains, and is checked by train.py --check, at the config's max_length
+    when its position embeddings allow it; beyond them, at its positions."""
+    import shutil
+
+    from arabic_ner.modeling import training_window
+
+    model_dir = tmp_path / "bert"
+    shutil.copytree(pretrained_dir, model_dir)
+    saved = model_dir / "tokenizer_config.json"
+    saved.write_text(json.dumps({**json.loads(saved.read_text(encoding="utf-8")), "model_max_length": 64}), encoding="utf-8")
+    for asked, window in ((128, 128), (1024, 512)):  # the directory's BERT has 512 positions
+        config = load_config(ROOT / "configs" / "camelbert-msa.yaml", [f"model={model_dir}", f"max_length={asked}", "stride=16"])
+        assert training_window(config, load_tokenizer(str(model_dir), None)) == window
+        tokenizer, _ = build_for_training(config, [])
+        assert tokenizer.model_max_length == window

@@ -210,21 +210,13 @@ class Config(TrainerKeys):
                             "set holdout: true on one, give a `dev:` file, or set dev_fraction: 0")
         if self.model == SCRATCH and self.scratch is None and self.init_from is None:
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny.yaml)")
-        if not 16 <= self.max_length <= 8192:
-            problems.append(f"max_length: {self.max_length} must be between 16 and 8192 (BERT models use 512)")
         if not 0 <= self.stride <= (self.max_length - 2) // 2:
             problems.append(
                 f"stride: {self.stride} must be between 0 and (max_length - 2) / 2 = {(self.max_length - 2) // 2}"
             )
-        if not 0 <= self.dev_fraction < 1:
-            problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
-        problems += self.trainer_problems()
         if self.max_train_documents is not None and self.max_train_documents < 1:
             problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
-        if not self.revision:
-            problems.append("revision: must name a branch, tag or commit (default: main)")
-        if self.scratch is not None:
-            problems += self.scratch.check()
+        problems += self.trainer_problems() + _model_problems(self)
         if problems:
             raise UserError(*(f"config error: {p}" for p in problems))
 
@@ -272,22 +264,27 @@ class PretrainConfig(TrainerKeys):
             problems.append("output_dir: must name a folder for the model, e.g. models/tiny-mlm")
         if self.model == SCRATCH and self.scratch is None:
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny-mlm.yaml)")
-        if not 16 <= self.max_length <= 8192:
-            problems.append(f"max_length: {self.max_length} must be between 16 and 8192 (BERT models use 512)")
         if not 0 < self.mlm_probability < 1:
             problems.append(f"mlm_probability: {self.mlm_probability} must be between 0 and 1 (BERT masks 0.15 of the words)")
-        if not 0 <= self.dev_fraction < 1:
-            problems.append(f"dev_fraction: {self.dev_fraction} must be in [0, 1)")
-        problems += self.trainer_problems()
-        if not self.revision:
-            problems.append("revision: must name a branch, tag or commit (default: main)")
-        if self.scratch is not None:
-            problems += self.scratch.check()
+        problems += self.trainer_problems() + _model_problems(self)
         if problems:
             raise UserError(*(f"config error: {p}" for p in problems))
 
     def save(self, path: str | Path) -> None:
         save_config(self, path, "The resolved configuration this masked language model was pretrained with (arabic_ner).")
+
+
+def _model_problems(config: Config | PretrainConfig) -> list[str]:
+    """Problems with the keys both configs have besides the Trainer's: the model's revision, its
+    window length, the held-out share and the scratch block."""
+    problems = []
+    if not config.revision:
+        problems.append("revision: must name a branch, tag or commit (default: main)")
+    if not 16 <= config.max_length <= 8192:
+        problems.append(f"max_length: {config.max_length} must be between 16 and 8192 (BERT models use 512)")
+    if not 0 <= config.dev_fraction < 1:
+        problems.append(f"dev_fraction: {config.dev_fraction} must be in [0, 1)")
+    return problems + (config.scratch.check() if config.scratch is not None else [])
 
 
 def save_config(config, path: str | Path, header: str) -> None:

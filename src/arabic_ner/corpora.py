@@ -16,7 +16,7 @@ from .annotations import ReadStats, move_proclitics_out, read_annotations
 from .config import SCRATCH, Config, Source
 from .document import Document
 from .encoding import Encoder
-from .modeling import load_tokenizer, train_wordpiece, window_length
+from .modeling import load_tokenizer, train_wordpiece, training_window
 from .problems import Problems, UserError
 from .text import split_words
 
@@ -160,7 +160,7 @@ def check_data(config: Config, documents: list[Document], problems: Problems) ->
     """Validate alignment with the tokenizer and count everything, without training."""
     prepared = prepare_tags(documents, problems)
     tokenizer = _tokenizer_for(config, prepared)
-    encoder = Encoder(tokenizer, window_length(config.max_length, tokenizer), config.stride)
+    encoder = Encoder(tokenizer, training_window(config, tokenizer), config.stride)
     check = DataCheck(documents=len(documents))
     for doc, enc in zip(documents, encoder.encode([words for words, _ in prepared])):
         counts = Counter({label: 0 for label in config.labels})
@@ -177,7 +177,5 @@ def _tokenizer_for(config: Config, prepared):
     if config.init_from:
         return load_tokenizer(config.init_from, None)
     if config.model == SCRATCH:
-        tokenizer = train_wordpiece(([w.form for w in words] for words, _ in prepared), config)
-        tokenizer.model_max_length = config.max_length
-        return tokenizer
+        return train_wordpiece(([w.form for w in words] for words, _ in prepared), config)
     return load_tokenizer(config.model, config.revision)

@@ -13,8 +13,8 @@ from .config import Config, load_config
 from .corpora import dev_split, held_out, k_folds
 from .document import Document
 from .evaluation import score_documents
-from .results import CrossValidation, CVSummary, Fold, MeanStd, TrainingMetrics, markdown_table, pct, read_json, write_json
-from .training import METRICS, train_model
+from .results import METRICS, CrossValidation, CVSummary, Fold, MeanStd, TrainingMetrics, markdown_table, pct, read_json, write_json
+from .training import train_model
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ def _add_cv_to_model_card(directory: Path, cv: CrossValidation) -> None:
     """If ``directory`` holds a model trained by train.py, rewrite its card with the CV estimate."""
     from .model_card import write_model_card
 
-    if not ((directory / "training_config.yaml").is_file() and (directory / METRICS).is_file()):
+    if not ((directory / Config.FILE).is_file() and (directory / METRICS).is_file()):
         return
     metrics = read_json(TrainingMetrics, directory / METRICS)
-    write_model_card(directory, load_config(directory / "training_config.yaml"), metrics, cv=cv)
+    write_model_card(directory, load_config(directory / Config.FILE), metrics, cv=cv)
     log.info(f"added the cross-validation estimate to the model card {directory / 'README.md'}")

@@ -12,7 +12,7 @@ from .document import Document, Span
 from .labels import split_tag, to_iob2
 from .metrics import ERROR_KINDS, classify_errors, seqeval_scores, span_scores, type_confusion
 from .problems import Problems, UserError
-from .results import EvaluationReport, TrainingMetrics, markdown_table, read_json, write_json
+from .results import METRICS, EvaluationReport, TrainingMetrics, markdown_table, read_json, write_json
 from .text import split_words
 
 CONTEXT = 40  # characters shown on each side of an error
@@ -55,7 +55,7 @@ def score_documents(gold: Sequence[Document], pred: Sequence[Document], labels: 
 def seen_in_training(model_dir: str | Path, gold: Sequence[Document]) -> int | None:
     """How many of ``gold``'s documents the model at ``model_dir`` was trained on (matched by text),
     or None when its ``metrics.json`` does not say what it was trained on."""
-    path = Path(model_dir) / "metrics.json"
+    path = Path(model_dir) / METRICS
     if not path.is_file():
         return None
     try:

@@ -70,7 +70,7 @@ class Tagger:
         check_device(device)
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.model, self._autocast = prepare(model, self.precision, self.device)
-        max_length = window_length(tokenizer.model_max_length, tokenizer, model.config)
+        max_length = window_length(tokenizer.model_max_length, model.config)
         if stride is None:
             stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
         self.encoder = Encoder(tokenizer, max_length, stride)

@@ -21,14 +21,28 @@ log = logging.getLogger(__name__)
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def window_length(max_length: int, tokenizer, model_config=None) -> int:
-    """Tokens per window, special tokens included: ``max_length`` capped by the tokenizer's
-    ``model_max_length`` and, when the model is known, its position embeddings. The one formula
-    that training, ``train.py --check``, pretraining and prediction use."""
-    limits = [max_length, tokenizer.model_max_length]
-    if model_config is not None:
-        limits.append(model_config.max_position_embeddings)
-    return min(limits)
+def window_length(max_length: int, model_config) -> int:
+    """Tokens per window, special tokens included: the length asked for (the config's ``max_length``
+    in training, the trained tokenizer's ``model_max_length`` in prediction), capped by the model's
+    position embeddings. The one formula that training, ``train.py --check``, pretraining and
+    prediction use."""
+    return min(max_length, model_config.max_position_embeddings)
+
+
+def training_window(config: Config, tokenizer) -> int:
+    """The window length training will use, without building the model: ``train.py --check``'s.
+    It reads only the base model's ``config.json`` (a scratch model's is made from the config)."""
+    from transformers import AutoConfig
+
+    if config.init_from:
+        model_config = _from_pretrained(AutoConfig, config.init_from, None)
+    elif config.model == SCRATCH:
+        model_config = scratch_bert_config(config, tokenizer)
+    else:
+        model_config = _from_pretrained(AutoConfig, config.model, config.revision)
+    return window_length(config.max_length, model_config)
+
+
 META_KEY = "arabic_ner"  # our entry in config.json: how the model's input was made
 
 
@@ -60,7 +74,7 @@ def build_for_training(config: Config, train_word_forms, tokenizer_dir: str | Pa
             label2id=label2id,
             ignore_mismatched_sizes=True,  # a model that already has a token-classification head for other labels
         )
-    tokenizer.model_max_length = window_length(config.max_length, tokenizer, model.config)
+    tokenizer.model_max_length = window_length(config.max_length, model.config)
     setattr(model.config, META_KEY, {"scheme": SCHEME, "stride": config.stride})
     return tokenizer, model
 
@@ -326,7 +340,7 @@ def build_for_pretraining(config, word_lists, tokenizer_dir: str | Path | None =
 
         tokenizer = load_tokenizer(config.model, config.revision)
         model = _from_pretrained(AutoModelForMaskedLM, config.model, config.revision)
-    tokenizer.model_max_length = window_length(config.max_length, tokenizer, model.config)
+    tokenizer.model_max_length = window_length(config.max_length, model.config)
     return tokenizer, model
 
 

@@ -283,8 +283,7 @@ def _start_loss(trainer, checkpoints: Path, last: Path | None, has_dev: bool) ->
 def _write_pretrained(output_dir: Path, model, tokenizer, config: PretrainConfig, outcome: PretrainResult) -> None:
     from .modeling import save_model
     from .outputs import write_directory_whole
-    from .results import write_json
-    from .training import METRICS
+    from .results import METRICS, write_json
 
     def fill(staging: Path) -> None:
         save_model(model, tokenizer, staging)

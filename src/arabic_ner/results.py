@@ -9,13 +9,14 @@ the plots, the Markdown reports and the scripts read the attributes, never dict 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TypeVar
 
 from .problems import UserError
 
 T = TypeVar("T")
+METRICS = "metrics.json"  # a model directory's TrainingMetrics (or a pretrained one's PretrainResult)
 
 
 @dataclass
@@ -185,12 +186,21 @@ def markdown_table(header: list[str], rows: list[list], numbers: bool = False) -
 # ---------------------------------------------------------------- JSON
 
 def to_plain(result) -> dict:
-    """The JSON-ready dict of a result. ``None`` fields of a report are left out (a CoNLL report has no
-    ``spans``), a :class:`Fold` is flat (``{"fold", "test_documents", **report}``), and numpy scalars
-    become numbers."""
+    """The JSON-ready dict of a result. Fields that are ``None`` are left out (a CoNLL report has no
+    ``spans``, a model trained without dev documents no ``dev``), a :class:`Fold` is flat
+    (``{"fold", "test_documents", **report}``), and numpy scalars become numbers."""
     from pydantic import TypeAdapter
 
-    return _drop_none_fields(result, TypeAdapter(type(result)).dump_python(result, mode="json", fallback=_number))
+    plain = TypeAdapter(type(result)).dump_python(result, mode="json", exclude_none=True, fallback=_number)
+    if isinstance(result, Fold):
+        return _flat_fold(plain)
+    if isinstance(result, CrossValidation):
+        plain["folds"] = [_flat_fold(fold) for fold in plain["folds"]]
+    return plain
+
+
+def _flat_fold(fold: dict) -> dict:
+    return {"fold": fold["fold"], "test_documents": fold["test_documents"], **fold["report"]}
 
 
 def _number(value):
@@ -199,23 +209,6 @@ def _number(value):
     if isinstance(value, np.generic):  # the Trainer's log can hold numpy scalars
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _drop_none_fields(result, plain):
-    if isinstance(result, EvaluationReport):
-        out = {}
-        for f in fields(result):
-            value = getattr(result, f.name)
-            if value is not None:
-                out[f.name] = _drop_none_fields(value, plain[f.name])
-        return out
-    if isinstance(result, Fold):
-        return {"fold": result.fold, "test_documents": list(result.test_documents), **_drop_none_fields(result.report, plain["report"])}
-    if isinstance(result, list):
-        return [_drop_none_fields(r, p) for r, p in zip(result, plain, strict=True)]
-    if hasattr(result, "__dataclass_fields__"):
-        return {f.name: _drop_none_fields(getattr(result, f.name), plain[f.name]) for f in fields(result)}
-    return plain
 
 
 def from_plain(cls: type[T], data, where: str = "result") -> T:

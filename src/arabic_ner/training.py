@@ -27,14 +27,13 @@ from .modeling import build_for_training, save_model
 from .outputs import write_directory_whole
 from .precision import cpu_has_native_bf16
 from .problems import Problems, UserError
-from .results import EvaluationReport, SourceCount, TrainingMetrics, TrainSummary, write_json
+from .results import METRICS, EvaluationReport, SourceCount, TrainingMetrics, TrainSummary, write_json
 from .text import Word
 
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 DATA_FINGERPRINT = "training_data.sha256"
-METRICS = "metrics.json"
 
 
 class DevScorer:
