@@ -65,6 +65,9 @@ def test_training_metrics_read_back_with_numpy_numbers_in_the_log(tmp_path):
         best_checkpoint="checkpoint-4", log_history=[{"loss": np.float32(0.5), "step": np.int64(4)}], dev=scored())
     back = read_json(TrainingMetrics, write_json(tmp_path / "metrics.json", metrics))
     assert back.log_history == [{"loss": 0.5, "step": 4}] and back.dev == metrics.dev and back.train == metrics.train
+    metrics.dev = metrics.best_checkpoint = None  # a model trained without dev documents
+    plain = to_plain(metrics)
+    assert "dev" not in plain and "best_checkpoint" not in plain and from_plain(TrainingMetrics, plain) == metrics
 
 
 def test_a_cross_validation_reads_back_with_its_folds_flat_in_json(tmp_path):
@@ -86,6 +89,8 @@ def test_a_metrics_file_of_the_wrong_shape_is_one_line_naming_the_field(tmp_path
     path.write_text("{", encoding="utf-8")
     with pytest.raises(UserError, match="not JSON"):
         read_json(TrainingMetrics, path)
+    with pytest.raises(UserError, match=r"missing\.json: cannot read it"):
+        read_json(TrainingMetrics, tmp_path / "missing.json")
 
 
 def test_the_report_gives_each_scoring_mode_its_own_support():
