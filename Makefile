@@ -1,16 +1,18 @@
 # make install  - create .venv with everything the project needs (torch pinned to the local CPU wheel)
-# make test     - install (and Label Studio, in .venv-labelstudio), lint with ruff, then run the test suite (offline)
+# make test     - install (and Label Studio, in .venv-labelstudio), lint with ruff, build the docs site, run the tests (offline)
 # make demo     - install, train the tiny model on the bundled annotations, cross-validate, evaluate, tag data/raw
+# make docs     - build the documentation site (MkDocs, Material theme) into site/, strictly
 PYTHON ?= python3
 VENV := .venv
 LS_VENV := .venv-labelstudio
 LABEL_STUDIO_VERSION := 1.23.2
 PY := $(VENV)/bin/python
+ARABIC_NER := $(VENV)/bin/arabic-ner
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 
-.PHONY: install test lint demo clean chromium readme-plots
+.PHONY: install test lint docs demo clean chromium readme-plots
 
 install: $(VENV)/.installed
 
@@ -24,12 +26,16 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (arabic-ner .venv)"
 	touch $@
 
-test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION) lint
+test: install chromium $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION) lint docs
 	$(PY) -m pytest -q
 
 # pyflakes, pycodestyle and import order, as configured in pyproject.toml
 lint: install
 	$(PY) -m ruff check .
+
+# the docs site from mkdocs.yml and docs/; --strict turns every warning (a broken link, a page not in the nav) into a failure
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 # tests/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
 chromium:
@@ -46,12 +52,12 @@ $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
 	touch $@
 
 demo: install
-	$(PY) train.py --config configs/tiny.yaml --overwrite
-	$(PY) train.py --config configs/tiny.yaml --cv 5 --output-dir models/tiny
-	$(PY) evaluate.py --model models/tiny --data annotations/corpus.json --output-dir reports/tiny
-	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.jsonl --overwrite
-	$(PY) predict.py --model models/tiny --input data/raw --output outputs/tagged.labelstudio.json --overwrite
-	$(PY) predict.py --model models/tiny --input data/raw --output outputs/pages --format html --overwrite
+	$(ARABIC_NER) train --config configs/tiny.yaml --overwrite
+	$(ARABIC_NER) train --config configs/tiny.yaml --cv 5 --output-dir models/tiny
+	$(ARABIC_NER) evaluate --model models/tiny --data annotations/corpus.json --output-dir reports/tiny
+	$(ARABIC_NER) predict --model models/tiny --input data/raw --output outputs/tagged.jsonl --overwrite
+	$(ARABIC_NER) predict --model models/tiny --input data/raw --output outputs/tagged.labelstudio.json --overwrite
+	$(ARABIC_NER) predict --model models/tiny --input data/raw --output outputs/pages --format html --overwrite
 	@echo "model + card + CV: models/tiny   evaluation: reports/tiny/report.md   tagged: outputs/"
 
 # Copy the plots of the last `make demo` into docs/images/, where the README shows them.
@@ -61,4 +67,4 @@ readme-plots:
 	cp reports/tiny/scores_per_type.png reports/tiny/confusion.png reports/tiny/errors_by_kind.png docs/images/
 
 clean:
-	rm -rf models reports outputs .pytest_cache
+	rm -rf models reports outputs site build .pytest_cache

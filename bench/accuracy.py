@@ -65,9 +65,9 @@ def token_sentences(doc) -> list[list[tuple[str, str]]]:
 
 
 def read_split(split: str, max_sentences: int | None):
-    from arabic_ner.annotations import read_annotations
-    from arabic_ner.document import Document
-    from arabic_ner.problems import Problems
+    from arabic_ner.core.document import Document
+    from arabic_ner.core.problems import Problems
+    from arabic_ner.data.labelstudio_json import read_annotations
 
     problems = Problems()
     (doc,) = read_annotations(ROOT / "data" / "anercorp" / f"{split}.txt", LABELS, problems)
@@ -82,9 +82,9 @@ def read_split(split: str, max_sentences: int | None):
 def pretrain_on(args, train_doc, work: Path) -> str:
     """Masked-LM pretraining (``--pretrain CONFIG``) on the text of ``train.txt``, its tags unseen:
     it writes work/pretrained and returns what the row's name starts with."""
-    from arabic_ner.config import PretrainConfig, load_config
-    from arabic_ner.document import Document
-    from arabic_ner.pretraining import pretrain
+    from arabic_ner.core.config import PretrainConfig, load_config
+    from arabic_ner.core.document import Document
+    from arabic_ner.training.pretraining import pretrain
 
     config = load_config(args.pretrain, [f"seed={args.seed}", "texts=[data/anercorp/train.txt]", *args.pretrain_set], cls=PretrainConfig)
     result = pretrain(config, [Document("train", train_doc.text)], work / "pretrained")
@@ -93,10 +93,10 @@ def pretrain_on(args, train_doc, work: Path) -> str:
 
 
 def run_model(args, train_doc, test_doc, work: Path):
-    from arabic_ner.config import load_config
-    from arabic_ner.inference import Tagger
-    from arabic_ner.metrics import span_scores
-    from arabic_ner.training import train_model
+    from arabic_ner.core.config import load_config
+    from arabic_ner.evaluation.metrics import span_scores
+    from arabic_ner.model.inference import Tagger
+    from arabic_ner.training.trainer import train_model
 
     started = time.perf_counter()
     prefix = ""
@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     args.epochs = args.epochs or None
     sys.path.insert(0, str(ROOT / "src"))
-    from arabic_ner.metrics import seqeval_scores
+    from arabic_ner.evaluation.metrics import seqeval_scores
 
     from baselines import crf, most_frequent_tag
 
@@ -151,7 +151,7 @@ def main() -> None:
         name, predicted, minutes, spans = run_model(args, train_doc, test_doc, Path(work))
     add(name, [[t for _, t in s] for s in predicted], minutes, spans)
 
-    from arabic_ner.results import markdown_table
+    from arabic_ner.reports.markdown import markdown_table
 
     table = [[row["system"], f"{row['conlleval_f1']:.1f}", f"{row['strict_f1']:.1f}",
               "–" if row["span_f1"] is None else f"{row['span_f1']:.1f}", f"{row['minutes']:.1f}"] for row in rows]

@@ -57,10 +57,10 @@ def main() -> None:
         sys.exit("torchao is not installed: .venv/bin/pip install torchao==0.18.0")
     import torch
 
-    from arabic_ner.document import Document
-    from arabic_ner.inference import Tagger
-    from arabic_ner.inputs import iter_input
-    from arabic_ner.precision import quantized
+    from arabic_ner.core.document import Document
+    from arabic_ner.data.inputs import iter_input
+    from arabic_ner.model.inference import Tagger
+    from arabic_ner.model.precision import quantized
 
     from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 

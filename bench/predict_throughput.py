@@ -76,9 +76,9 @@ def base_model(tokenizer, layers: int = 12, hidden: int = 768, heads: int = 12, 
     import torch
     from transformers import BertConfig, BertForTokenClassification
 
-    from arabic_ner.config import Config
-    from arabic_ner.labels import SCHEME
-    from arabic_ner.modeling import META_KEY
+    from arabic_ner.core.config import Config
+    from arabic_ner.core.labels import SCHEME
+    from arabic_ner.model.building import META_KEY
 
     labels = Config().model_labels
     torch.manual_seed(0)
@@ -93,9 +93,9 @@ def base_model(tokenizer, layers: int = 12, hidden: int = 768, heads: int = 12, 
 
 
 def bench_tokenizer():
-    from arabic_ner.config import Config, ScratchModel
-    from arabic_ner.modeling import train_wordpiece
-    from arabic_ner.text import split_words
+    from arabic_ner.core.config import Config, ScratchModel
+    from arabic_ner.core.words import split_words
+    from arabic_ner.model.vocabulary import train_wordpiece
 
     config = Config(model="scratch", scratch=ScratchModel(vocab_size=30000))
     words = [[w.form for w in split_words(p)] for p in paragraphs()] + [p.split() for p in paragraphs()]
@@ -117,8 +117,8 @@ def time_pipeline(model, tokenizer, docs: list[str], stride: int) -> tuple[float
 def time_engine(model, tokenizer, docs: list[str], dtype: str = "fp32", batches: list | None = None, **kwargs) -> tuple[float, list]:
     """Wall time of the Tagger on ``docs`` and its documents; the model inputs of every batch are
     appended to ``batches`` when it is given (for :func:`time_bare`)."""
-    from arabic_ner.document import Document
-    from arabic_ner.inference import Tagger
+    from arabic_ner.core.document import Document
+    from arabic_ner.model.inference import Tagger
 
     tagger = Tagger(model, tokenizer, device="cpu", dtype=dtype, **kwargs)
     list(tagger.tag([Document("warm-up", docs[0])]))
@@ -148,8 +148,8 @@ def time_bare(batches: list) -> float:
 
 def engine_tokens(tokenizer, docs: list[str], stride: int) -> int:
     """Tokens arabic_ner feeds the model for ``docs``, window overlaps not counted."""
-    from arabic_ner.encoding import Encoder
-    from arabic_ner.text import split_words
+    from arabic_ner.core.encoding import Encoder
+    from arabic_ner.core.words import split_words
 
     encoder = Encoder(tokenizer, tokenizer.model_max_length, stride)
     return sum(len(enc.word_ids) for enc in encoder.encode([split_words(d) for d in docs]))
@@ -159,7 +159,7 @@ def comparable_texts(docs: list[str]) -> list[str]:
     """The documents' paragraphs kept to the words that both contenders see the same way (no
     diacritic or tatweel, no punctuation), so that the pipeline and arabic_ner feed the model the
     very same token ids."""
-    from arabic_ner.text import split_words
+    from arabic_ner.core.words import split_words
 
     out = []
     for doc in docs:
@@ -175,10 +175,10 @@ def comparable_agreement(model, tokenizer, texts: list[str]) -> tuple[int, int]:
     token labels read as arabic_ner reads them: the first piece of each word) equal arabic_ner's?"""
     from transformers import pipeline
 
-    from arabic_ner.alignment import tags_to_spans
-    from arabic_ner.document import Document
-    from arabic_ner.inference import Tagger
-    from arabic_ner.text import split_words
+    from arabic_ner.core.alignment import tags_to_spans
+    from arabic_ner.core.document import Document
+    from arabic_ner.core.words import split_words
+    from arabic_ner.model.inference import Tagger
 
     raw = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="none", device=-1)
     tagger = Tagger(model, tokenizer, device="cpu")
@@ -260,7 +260,7 @@ def main() -> None:
     articles = make_documents(args.docs, tokenizer)
     workloads = {"articles": articles, "paragraphs": [p for a in articles for p in a.split("\n")]}
     print(f"BERT-base size ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters), random weights, fp32 unless said")
-    from arabic_ner.precision import cpu_has_native_bf16
+    from arabic_ner.model.precision import cpu_has_native_bf16
 
     dtypes = ["fp32"] + (["bf16"] if cpu_has_native_bf16() else []) + ([] if args.skip_int8 else ["int8"])
     if "bf16" not in dtypes:
@@ -295,9 +295,9 @@ def main() -> None:
         work = Path(tmp)
         agreement = {}
         if len(dtypes) > 1:
-            from arabic_ner.document import Document
-            from arabic_ner.inference import Tagger
-            from arabic_ner.inputs import iter_input
+            from arabic_ner.core.document import Document
+            from arabic_ner.data.inputs import iter_input
+            from arabic_ner.model.inference import Tagger
 
             tiny = trained_tiny_model(work)
             texts = [d.text for d in iter_input(ROOT / "data" / "raw")] + articles
@@ -310,7 +310,7 @@ def main() -> None:
         print_goals(ratios, efficiency, agreement, dtypes)
         if not args.skip_rss:
             small = work / "rss-model"
-            from arabic_ner.modeling import save_model
+            from arabic_ner.model.building import save_model
 
             save_model(base_model(tokenizer, layers=2, hidden=256, heads=4, intermediate=1024), tokenizer, small)
             rss = {n: peak_rss(small, n, work) for n in (1000, 10000)}

@@ -48,7 +48,7 @@ STRATEGIES = ("random", *selection.STRATEGIES)
 def pseudo_documents(doc, sentences_per_doc: int) -> list:
     """``doc`` (one line per sentence) cut into documents of ``sentences_per_doc`` consecutive
     sentences, each with the spans that fall inside it, offsets relative to its own text."""
-    from arabic_ner.document import Document, Span
+    from arabic_ner.core.document import Document, Span
 
     lines = doc.text.split("\n")
     documents, start = [], 0
@@ -62,8 +62,8 @@ def pseudo_documents(doc, sentences_per_doc: int) -> list:
 
 
 def conlleval_f1(model_dir: Path, test_doc) -> float:
-    from arabic_ner.inference import Tagger
-    from arabic_ner.metrics import seqeval_scores
+    from arabic_ner.evaluation.metrics import seqeval_scores
+    from arabic_ner.model.inference import Tagger
 
     (predicted,) = [t.document for t in Tagger.load(str(model_dir)).tag([test_doc])]
     gold = [[tag for _, tag in s] for s in token_sentences(test_doc)]
@@ -72,8 +72,8 @@ def conlleval_f1(model_dir: Path, test_doc) -> float:
 
 
 def train_on(documents: list, args, seed: int, output: Path) -> None:
-    from arabic_ner.config import load_config
-    from arabic_ner.training import train_model
+    from arabic_ner.core.config import load_config
+    from arabic_ner.training.trainer import train_model
 
     overrides = [f"labels=[{','.join(LABELS)}]", f"seed={seed}", "dev_fraction=0", f"num_train_epochs={args.epochs}",
                  f"learning_rate={args.learning_rate}", *args.set]
@@ -84,8 +84,8 @@ def choose(strategy: str, model_dir: Path, pool: list, n: int, rng: random.Rando
     """``n`` documents of ``pool`` by ``strategy``."""
     if strategy == "random":
         return rng.sample(pool, n)
-    from arabic_ner.inference import Tagger
-    from arabic_ner.selection import most_uncertain
+    from arabic_ner.labelstudio.selection import most_uncertain
+    from arabic_ner.model.inference import Tagger
 
     tagged = Tagger.load(str(model_dir)).tag(pool)
     return [t.document for t in most_uncertain(tagged, strategy)[:n]]
@@ -143,7 +143,7 @@ def main() -> None:
                                                       indent=2) + "\n", encoding="utf-8")
 
     print(f"Test F1 (conlleval) after training on k pseudo-documents; mean ± std over seeds {args.seeds}; {minutes:.0f} minutes")
-    from arabic_ner.results import markdown_table
+    from arabic_ner.reports.markdown import markdown_table
 
     table = []
     for strategy in STRATEGIES:

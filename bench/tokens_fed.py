@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from arabic_ner.encoding import Encoder  # noqa: E402
-from arabic_ner.modeling import learn_wordpiece  # noqa: E402
-from arabic_ner.text import CONJUNCTIONS, PREPOSITIONS, PROCLITICS, Word, char_form, split_words  # noqa: E402
+from arabic_ner.core.encoding import Encoder  # noqa: E402
+from arabic_ner.core.words import CONJUNCTIONS, PREPOSITIONS, PROCLITICS, Word, char_form, split_words  # noqa: E402
+from arabic_ner.model.vocabulary import learn_wordpiece  # noqa: E402
 
 DIACRITICS_AND_TATWEEL = re.compile("[\u064b-\u065f\u0670\u0640]")
 

@@ -4,8 +4,8 @@
     .venv/bin/python bench/train_throughput.py --base     # BERT-base size (slow on a CPU)
 
 Both runs start from the same initial weights and see the same windows, built by train.py's own
-data preparation (arabic_ner.training.training_data), with the same batch size, learning rate
-and collator. They differ in what train.py changes: its Trainer (arabic_ner.training.ner_trainer)
+data preparation (arabic_ner.training.trainer.training_data), with the same batch size, learning rate
+and collator. They differ in what train.py changes: its Trainer (arabic_ner.training.trainer.ner_trainer)
 batches windows of similar length together, while the plain Trainer samples them at random and
 pads each batch to its longest window. Checkpointing and evaluation are switched off in both,
 so the numbers are the training loop's alone.
@@ -37,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def paragraphs_of(documents):
     """Each paragraph (line) of each document as a document of its own, with its spans."""
-    from arabic_ner.document import Document, Span
+    from arabic_ner.core.document import Document, Span
 
     out = []
     for doc in documents:
@@ -79,11 +79,11 @@ def main() -> None:
     import torch
     from transformers import Trainer, TrainingArguments, set_seed
 
-    from arabic_ner.config import load_config
-    from arabic_ner.corpora import load_documents
-    from arabic_ner.precision import cpu_has_native_bf16
-    from arabic_ner.problems import Problems
-    from arabic_ner.training import ner_trainer, training_arguments, training_data
+    from arabic_ner.core.config import load_config
+    from arabic_ner.core.problems import Problems
+    from arabic_ner.model.precision import cpu_has_native_bf16
+    from arabic_ner.training.corpora import load_documents
+    from arabic_ner.training.trainer import ner_trainer, training_arguments, training_data
 
     overrides = [f"num_train_epochs={args.epochs}", "per_device_train_batch_size=16", "max_length=256", "stride=64"]
     if args.base:
@@ -137,9 +137,9 @@ def dev_f1_by_precision(articles) -> None:
     """Dev F1 of the tiny config's full recipe in fp32 and in bf16, for two seeds each (the run-to-run noise)."""
     from accelerate.state import AcceleratorState
 
-    from arabic_ner.config import load_config
-    from arabic_ner.corpora import split_by_document
-    from arabic_ner.training import train_model
+    from arabic_ner.core.config import load_config
+    from arabic_ner.training.corpora import split_by_document
+    from arabic_ner.training.trainer import train_model
 
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (42, 43):

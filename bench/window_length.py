@@ -38,10 +38,10 @@ def with_window(tokenizer, window: int):
 
 
 def main() -> None:
-    from arabic_ner.document import Document
-    from arabic_ner.inference import Tagger
-    from arabic_ner.inputs import iter_input
-    from arabic_ner.precision import cpu_has_native_bf16
+    from arabic_ner.core.document import Document
+    from arabic_ner.data.inputs import iter_input
+    from arabic_ner.model.inference import Tagger
+    from arabic_ner.model.precision import cpu_has_native_bf16
 
     from predict_throughput import base_model, bench_tokenizer, make_documents, span_agreement
 

@@ -20,7 +20,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # never touch the Hub from a test
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from arabic_ner.document import Document, Span  # noqa: E402
+from arabic_ner.cli.common import print_library_log  # noqa: E402
+from arabic_ner.core.document import Document, Span  # noqa: E402
+
+# Library functions called in a test print their notes and warnings as the commands print them, so
+# a test reads the same lines in process as a user sees (the library alone adds only a NullHandler:
+# tests/test_cli.py checks that in a fresh interpreter).
+print_library_log()
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = re.compile(r"⟦([A-Z]+)\|(.*?)⟧", re.S)
@@ -60,8 +66,19 @@ def write_ls(path: Path, tasks: list) -> Path:
     return path
 
 
+# The installed command, as a user types it: make install puts it beside the virtualenv's python.
+ARABIC_NER = Path(sys.executable).with_name("arabic-ner")
+
+
+def run_command(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``arabic-ner ARGS...`` the way a user does."""
+    assert ARABIC_NER.is_file(), f"{ARABIC_NER}: the arabic-ner command is not installed (make install)"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([str(ARABIC_NER), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def run_script(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run one of the top-level scripts the way a user does."""
+    """Run ``python ARGS...`` from the checkout, as the old ways do (``python train.py``, ``python -m arabic_ner.serve``)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
@@ -69,10 +86,10 @@ def run_script(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.C
 
 
 def killed_at_first_checkpoint(args: list[str], output: Path, timeout: float = 300) -> None:
-    """Start a training script as ``run_script`` would and kill it, as a power cut would, once its
+    """Start ``arabic-ner ARGS...`` as ``run_command`` would and kill it, as a power cut would, once its
     first checkpoint under ``output/checkpoints`` is complete."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([str(ARABIC_NER), *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while not list((output / "checkpoints").glob("checkpoint-*/trainer_state.json")):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
@@ -82,8 +99,8 @@ def killed_at_first_checkpoint(args: list[str], output: Path, timeout: float = 3
 
 
 def predicted_records(model_dir: Path, input_file: Path, out: Path) -> list[dict]:
-    """Run predict.py on ``input_file`` as a user does; its JSONL records."""
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(input_file), "--output", str(out))
+    """Run arabic-ner predict on ``input_file`` as a user does; its JSONL records."""
+    result = run_command("predict", "--model", str(model_dir), "--input", str(input_file), "--output", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
@@ -149,7 +166,7 @@ def one_line_errors(stderr: str) -> list[str]:
 
 def dediacritised(text: str) -> str:
     """``text`` without Arabic diacritics and tatweel: what a pretrained Arabic BERT's own preprocessing
-    gives its tokenizer (the forms of arabic_ner.text, which also make Arabic-Indic digits ASCII)."""
+    gives its tokenizer (the forms of arabic_ner.core.words, which also make Arabic-Indic digits ASCII)."""
     return re.sub("[\u064b-\u065f\u0670\u0640]", "", text)
 
 
@@ -175,7 +192,7 @@ def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
-    from arabic_ner.modeling import learn_wordpiece
+    from arabic_ner.model.vocabulary import learn_wordpiece
 
     tokenizer = learn_wordpiece(anercorp_sentences(), vocab_size)
     torch.manual_seed(0)
@@ -198,6 +215,6 @@ def one_epoch_model(tmp_path_factory) -> Path:
     """A 1-layer model trained for one epoch on the bundled annotations: poor predictions, but real ones."""
     model_dir = tmp_path_factory.mktemp("one-epoch") / "tiny"
     overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--output-dir", str(model_dir), *sets(*overrides))
+    result = run_command("train", "--config", "configs/tiny.yaml", "--output-dir", str(model_dir), *sets(*overrides))
     assert result.returncode == 0, result.stderr[-3000:]
     return model_dir

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_script, sets, tiny_overrides
+from conftest import ROOT, run_command, sets, tiny_overrides
 
 LABEL_STUDIO = ROOT / ".venv-labelstudio" / "bin" / "label-studio"
 USERNAME, PASSWORD = "reviewer@example.com", "arabic-ner-tests"
@@ -137,8 +137,8 @@ def tiny_model(tmp_path_factory, label_studio_booting) -> Path:
     server only so that Label Studio boots while the model trains.)"""
     model_dir = tmp_path_factory.mktemp("ls-model") / "tiny"
     overrides = tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", "annotations/corpus.json",
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", "annotations/corpus.json",
         "--output-dir", str(model_dir), *sets(*overrides),
     )
     assert result.returncode == 0, result.stderr[-3000:]

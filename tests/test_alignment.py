@@ -1,8 +1,8 @@
 import pytest
 
-from arabic_ner.alignment import IGNORE_INDEX, MASKED, spans_to_tags, tags_to_spans, token_label_ids
-from arabic_ner.document import Span
-from arabic_ner.text import split_words
+from arabic_ner.core.alignment import IGNORE_INDEX, MASKED, spans_to_tags, tags_to_spans, token_label_ids
+from arabic_ner.core.document import Span
+from arabic_ner.core.words import split_words
 
 from conftest import marked
 

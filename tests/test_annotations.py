@@ -2,14 +2,9 @@ import json
 
 import pytest
 
-from arabic_ner.annotations import (
-    ReadStats,
-    choose_annotation,
-    labelstudio_task,
-    read_annotations,
-)
-from arabic_ner.document import Span
-from arabic_ner.problems import Problems, UserError
+from arabic_ner.core.document import Span
+from arabic_ner.core.problems import Problems, UserError
+from arabic_ner.data.labelstudio_json import ReadStats, choose_annotation, labelstudio_task, read_annotations
 
 from conftest import HARD_CASES, ls_task, marked, write_ls
 

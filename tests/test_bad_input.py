@@ -10,35 +10,25 @@ the input, not what the model predicts.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from arabic_ner.cli import run
-from arabic_ner.config import Config, ScratchModel
+from arabic_ner.cli import command_main
+from arabic_ner.cli.common import run
+from arabic_ner.core.config import Config, ScratchModel
 
-from conftest import ROOT, ls_task, marked, run_script, write_ls
+from conftest import ROOT, ls_task, marked, run_command, write_ls
 
 TEXTS = ["قصف التحالف مواقع لداعش في الموصل", "سيطرت القوات على بلدة في محافظة نينوى يوم الأحد"]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPTS = {name: _script(name) for name in ("predict", "train", "evaluate")}
-
-
 def call(capsys, script: str, *args) -> tuple[int, str, str]:
-    """Run a script's main as its ``__main__`` does; (exit status, stdout, stderr)."""
+    """Run a subcommand's main as ``arabic-ner`` does; (exit status, stdout, stderr)."""
     with pytest.raises(SystemExit) as exited:
-        run(SCRIPTS[script].main, [str(a) for a in args])
+        run(command_main(script), [str(a) for a in args])
     captured = capsys.readouterr()
     return exited.value.code or 0, captured.out, captured.err
 
@@ -59,7 +49,7 @@ def digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A token classifier with random weights, saved as train.py saves one."""
-    from arabic_ner.modeling import build_for_training, save_model
+    from arabic_ner.model.building import build_for_training, save_model
 
     config = Config(model="scratch", max_length=64, stride=16, scratch=ScratchModel(
         num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64, vocab_size=300))
@@ -138,7 +128,7 @@ def test_resume_after_an_interruption_keeps_matching_records(capsys, model_dir, 
 
 def test_devices_are_written_as_streams(capsys, model_dir, jsonl):
     assert call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", os.devnull)[0] == 0
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(jsonl), "--output", "/dev/stdout")
+    result = run_command("predict", "--model", str(model_dir), "--input", str(jsonl), "--output", "/dev/stdout")
     assert result.returncode == 0 and [r["id"] for r in map(json.loads, result.stdout.splitlines())] == ["d0", "d1"]
     code, _, err = call(capsys, "predict", "--model", model_dir, "--input", jsonl, "--output", os.devnull, "--resume")
     assert code == 2 and "nothing to resume" in one_line(err)
@@ -394,8 +384,8 @@ def test_a_folder_train_did_not_write_is_never_replaced(capsys, tmp_path):
 
 
 def test_resume_refuses_changed_training_data(tmp_path):
-    from arabic_ner.problems import UserError
-    from arabic_ner.training import CHECKPOINTS, DATA_FINGERPRINT, _resume_point, data_fingerprint
+    from arabic_ner.core.problems import UserError
+    from arabic_ner.training.trainer import CHECKPOINTS, DATA_FINGERPRINT, _resume_point, data_fingerprint
 
     config = Config()
     checkpoints = tmp_path / CHECKPOINTS
@@ -410,8 +400,8 @@ def test_resume_refuses_changed_training_data(tmp_path):
 
 
 def test_a_nan_loss_stops_training_with_one_line():
-    from arabic_ner.problems import UserError
-    from arabic_ner.training import stop_on_nan
+    from arabic_ner.core.problems import UserError
+    from arabic_ner.training.trainer import stop_on_nan
 
     callback, state = stop_on_nan(Config(learning_rate=0.5)), type("State", (), {"global_step": 12})()
     callback.on_log(None, state, None, logs={"loss": 0.3})
@@ -422,7 +412,7 @@ def test_a_nan_loss_stops_training_with_one_line():
 
 
 def test_dev_documents_that_are_training_documents_are_warned_about(capsys):
-    from arabic_ner.corpora import warn_dev_overlap
+    from arabic_ner.training.corpora import warn_dev_overlap
 
     docs = [marked("قصف ⟦ORG|داعش⟧", "a"), marked("في ⟦LOC|الموصل⟧", "b")]
     warn_dev_overlap(docs, docs[:1], "dev.json")
@@ -574,12 +564,10 @@ def test_probable_config_mistakes_are_warned_about(capsys, tmp_path):
 # ---------------------------------------------------------------- Label Studio commands, without a server
 
 def call_labelstudio(capsys, monkeypatch, url: str, *args) -> tuple[int, str]:
-    from arabic_ner import labelstudio
-
     monkeypatch.setenv("LABEL_STUDIO_URL", url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-a-real-key")
     with pytest.raises(SystemExit) as exited:
-        run(labelstudio.main, [str(a) for a in args])
+        run(command_main(str(args[0])), [str(a) for a in args[1:]])
     return exited.value.code, capsys.readouterr().err
 
 
@@ -631,10 +619,10 @@ def test_a_damaged_pretrained_directory_is_one_line_before_training(capsys, pret
 
 
 def test_conll_predictions_read_back_as_the_same_documents(tmp_path):
-    from arabic_ner.conll import read_conll
-    from arabic_ner.document import Document, Span
-    from arabic_ner.outputs import PredictionWriter
-    from arabic_ner.problems import Problems
+    from arabic_ner.core.document import Document, Span
+    from arabic_ner.core.problems import Problems
+    from arabic_ner.data.conll import read_conll
+    from arabic_ner.data.writers import PredictionWriter
 
     docs = [Document("a", "قصف التحالف مواقع لداعش", [Span(4, 11, "ORG"), Span(19, 23, "ORG")]),
             Document("b", "في الموصل", [Span(3, 9, "LOC")])]

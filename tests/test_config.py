@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from arabic_ner.config import Config, PretrainConfig, ScratchModel, Source, help_of, load_config
-from arabic_ner.problems import UserError
+from arabic_ner.core.config import Config, PretrainConfig, ScratchModel, Source, help_of, load_config
+from arabic_ner.core.problems import UserError
 
 from conftest import ROOT
 

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from arabic_ner.annotations import ReadStats, read_annotations
-from arabic_ner.conll import conll_lines
-from arabic_ner.document import Span
-from arabic_ner.problems import Problems, UserError
+from arabic_ner.core.document import Span
+from arabic_ner.core.problems import Problems, UserError
+from arabic_ner.data.conll import conll_lines
+from arabic_ner.data.labelstudio_json import ReadStats, read_annotations
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 

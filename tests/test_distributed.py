@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from arabic_ner.annotations import labelstudio_task
+from arabic_ner.data.labelstudio_json import labelstudio_task
 
-from conftest import ROOT, marked, run_script, sets, tiny_overrides, write_ls
+from conftest import ARABIC_NER, ROOT, marked, run_command, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def model_and_input(tmp_path_factory):
     work = tmp_path_factory.mktemp("dist")
     docs = [marked(f"قصف ⟦ORG|التحالف⟧ مواقع ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ يوم {i}", f"d{i}") for i in range(6)]
     gold = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
-    assert run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "model"),
+    assert run_command("train", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "model"),
                       *sets(*tiny_overrides(num_train_epochs=3))).returncode == 0
     source = work / "in.jsonl"
     with open(source, "w", encoding="utf-8") as f:  # several chunks of 256, lengths from 8 to 80 words
@@ -46,10 +46,10 @@ def test_sharded_prediction_equals_one_process_line_for_line(model_and_input):
     # Each launched process runs one thread (accelerate sets OMP_NUM_THREADS); so does the reference,
     # since a different thread count may change the last bit of a score.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
-    one = subprocess.run([sys.executable, "predict.py", "--model", str(model), "--input", str(source), "--output", str(single)],
+    one = subprocess.run([str(ARABIC_NER), "predict", "--model", str(model), "--input", str(source), "--output", str(single)],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     assert one.returncode == 0, one.stderr[-2000:]
-    two = launch("predict.py", "--model", str(model), "--input", str(source), "--output", str(merged))
+    two = launch("-m", "arabic_ner", "predict", "--model", str(model), "--input", str(source), "--output", str(merged))
     assert two.returncode == 0, two.stderr[-3000:]
     assert merged.read_text(encoding="utf-8").splitlines() == single.read_text(encoding="utf-8").splitlines()
     assert "700 tagged, 0 empty, 0 failed" in two.stderr
@@ -60,7 +60,7 @@ def test_sharded_prediction_refuses_an_existing_output_in_every_process(model_an
     work, model, source = model_and_input
     existing = work / "existing.jsonl"
     existing.write_text('{"id": "x", "entities": []}\n')
-    result = launch("predict.py", "--model", str(model), "--input", str(source), "--output", str(existing))
+    result = launch("-m", "arabic_ner", "predict", "--model", str(model), "--input", str(source), "--output", str(existing))
     assert result.returncode != 0
     # Each process refuses before loading anything; the launcher stops the other when one exits,
     # so one or both messages get printed.
@@ -70,7 +70,7 @@ def test_sharded_prediction_refuses_an_existing_output_in_every_process(model_an
 
 def test_what_runs_in_one_process_only_is_refused_under_accelerate_launch(model_and_input):
     work, model, source = model_and_input
-    result = launch("predict.py", "--model", str(model), "--input", str(source), "--output", str(work / "r.jsonl"), "--resume")
+    result = launch("-m", "arabic_ner", "predict", "--model", str(model), "--input", str(source), "--output", str(work / "r.jsonl"), "--resume")
     assert result.returncode != 0
     assert "--resume works in a single process; run predict.py without accelerate launch to resume" in result.stderr
     assert re.search(r"exitcode\s*: 2\b", result.stderr)  # the scripts' exit status for a user error, not a crash

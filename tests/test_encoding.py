@@ -1,10 +1,10 @@
 import pytest
 
-from arabic_ner.alignment import IGNORE_INDEX, spans_to_tags
-from arabic_ner.config import Config, ScratchModel
-from arabic_ner.encoding import Encoder, assign_owners, make_windows
-from arabic_ner.modeling import train_wordpiece
-from arabic_ner.text import split_words
+from arabic_ner.core.alignment import IGNORE_INDEX, spans_to_tags
+from arabic_ner.core.config import Config, ScratchModel
+from arabic_ner.core.encoding import Encoder, assign_owners, make_windows
+from arabic_ner.core.words import split_words
+from arabic_ner.model.vocabulary import train_wordpiece
 
 from conftest import long_document, marked
 
@@ -115,7 +115,7 @@ def test_empty_documents_encode_to_nothing(tokenizer):
 
 
 def test_touching_words_are_tokenized_as_one_chunk_like_a_pretrained_tokenizer_does():
-    from arabic_ner.modeling import train_wordpiece
+    from arabic_ner.model.vocabulary import train_wordpiece
 
     tokenizer = train_wordpiece([["في", "2014", "على", "الحدود"]], Config(model="scratch", scratch=ScratchModel(vocab_size=300)))
     words = split_words("في 2014على الحدود")
@@ -129,7 +129,7 @@ def test_touching_words_are_tokenized_as_one_chunk_like_a_pretrained_tokenizer_d
 
 
 def test_a_chunk_whose_piece_would_straddle_two_words_goes_word_by_word():
-    from arabic_ner.modeling import train_wordpiece
+    from arabic_ner.model.vocabulary import train_wordpiece
 
     config = Config(model="scratch", scratch=ScratchModel(vocab_size=300))
     tokenizer = train_wordpiece([["قصف", "الموصل"]], config)  # no "2", no "🔥": the chunk الموصل🔥 is one [UNK]

@@ -12,14 +12,14 @@ import json
 
 import pytest
 
-from arabic_ner.annotations import labelstudio_task
+from arabic_ner.data.labelstudio_json import labelstudio_task
 
 from conftest import (
     assert_spans_given_back_exactly,
     marked,
     one_line_errors,
     predicted_records,
-    run_script,
+    run_command,
     sets,
     tiny_overrides,
     write_ls,
@@ -45,8 +45,8 @@ def memorised(tmp_path_factory, request):
         "num_train_epochs": 60,
         "learning_rate": 1e-3,
     })
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--dev", str(gold_file),
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--dev", str(gold_file),
         "--output-dir", str(model_dir), *sets(*overrides),
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -76,7 +76,7 @@ def test_memorisation_reproduces_every_gold_span_exactly(memorised):
 
 def test_evaluate_scores_the_memorised_model_perfectly(memorised):
     work, gold_file, model_dir, _ = memorised
-    result = run_script("evaluate.py", "--model", str(model_dir), "--data", str(gold_file), "--output-dir", str(work / "report"))
+    result = run_command("evaluate", "--model", str(model_dir), "--data", str(gold_file), "--output-dir", str(work / "report"))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((work / "report" / "report.json").read_text(encoding="utf-8"))
     assert report["spans"]["micro"]["f1"] == 1.0
@@ -91,7 +91,7 @@ def test_evaluate_scores_the_memorised_model_perfectly(memorised):
 def test_evaluate_on_unseen_texts_gives_no_training_data_warning(memorised):
     work, _, model_dir, gold = memorised
     unseen = write_ls(work / "unseen.json", [labelstudio_task(marked("قال مسؤول في ⟦LOC|بغداد⟧ أمس", "new")) | {"id": 1}])
-    result = run_script("evaluate.py", "--model", str(model_dir), "--data", str(unseen), "--output-dir", str(work / "unseen"))
+    result = run_command("evaluate", "--model", str(model_dir), "--data", str(unseen), "--output-dir", str(work / "unseen"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training data" not in result.stderr
     assert "documents_seen_in_training" not in json.loads((work / "unseen" / "report.json").read_text(encoding="utf-8"))
@@ -100,28 +100,28 @@ def test_evaluate_on_unseen_texts_gives_no_training_data_warning(memorised):
 def test_predict_writes_label_studio_tasks_and_conll(memorised):
     work, gold_file, model_dir, gold = memorised
     out = work / "pred.json"
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
     tasks = json.loads(out.read_text(encoding="utf-8"))
     assert [t["data"]["doc_id"] for t in tasks] == [d.id for d in gold]
     prediction = tasks[0]["predictions"][0]
     assert prediction["model_version"].startswith("model-") and 0 < prediction["score"] <= 1
     conll = work / "pred.conll"
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(conll)).returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(conll)).returncode == 0
     assert "داعش B-ORG" in conll.read_text(encoding="utf-8")
     pages = work / "pages"
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(pages), "--format", "html").returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(pages), "--format", "html").returncode == 0
     assert len(list(pages.glob("0*.html"))) == len(gold) and (pages / "index.html").is_file()
     assert '<mark style="background-color' in (pages / "00001-case-0.html").read_text(encoding="utf-8")
 
 
 def test_predicted_label_studio_file_reads_back_as_annotations(memorised):
     """The labelstudio output, with its predictions accepted as annotations, is training data."""
-    from arabic_ner.annotations import ReadStats, read_annotations
-    from arabic_ner.problems import Problems
+    from arabic_ner.core.problems import Problems
+    from arabic_ner.data.labelstudio_json import ReadStats, read_annotations
 
     work, gold_file, model_dir, gold = memorised
     out = work / "accepted.json"
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out)).returncode == 0
     tasks = json.loads(out.read_text(encoding="utf-8"))
     for task in tasks:
         task["annotations"] = task.pop("predictions")
@@ -144,7 +144,7 @@ def test_transformers_pipeline_loads_the_saved_dir_as_is(memorised):
 
 def test_train_check_reports_counts_and_exits_zero_on_good_data(memorised):
     _, gold_file, _, gold = memorised
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--check", *sets(*tiny_overrides()))
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(gold_file), "--check", *sets(*tiny_overrides()))
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"{len(gold)} documents, {sum(len(d.spans) for d in gold)} spans" in result.stdout
     assert "check: 0 error(s)" in result.stdout
@@ -158,7 +158,7 @@ def test_bad_annotations_stop_training_with_one_line_each_and_no_traceback(tmp_p
         {"type": "labels", "value": {"start": 24, "end": 30, "labels": ["PLACE"]}},
     ]
     bad = write_ls(tmp_path / "bad.json", [{"id": 3, "data": {"text": text}, "annotations": [{"result": results}]}])
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = one_line_errors(result.stderr)
@@ -172,7 +172,7 @@ def test_bad_annotations_stop_training_with_one_line_each_and_no_traceback(tmp_p
 def test_check_exits_non_zero_on_bad_data(tmp_path):
     bad = write_ls(tmp_path / "bad.json", [{"id": 1, "data": {"text": "قصف داعش"}, "annotations": [{"result": [
         {"type": "labels", "value": {"start": 4, "end": 40, "labels": ["ORG"]}}]}]}])
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--check")
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(bad), "--check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "0 <= start < end <= 8" in result.stderr
 
@@ -180,20 +180,20 @@ def test_check_exits_non_zero_on_bad_data(tmp_path):
 def test_malformed_json_stops_training_with_line_and_column(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('[{"data": {"text": "x"}, "annotations": [}]', encoding="utf-8")
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(bad), "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad.json: malformed JSON at line 1, column 42" in result.stderr
 
 
 def test_camelbert_config_offline_fails_with_one_clear_line(tmp_path):
-    result = run_script("train.py", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(tmp_path / "m"))
+    result = run_command("train", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot load 'CAMeL-Lab/bert-base-arabic-camelbert-msa'" in result.stderr
     assert "configs/tiny.yaml" in result.stderr
 
 
 def test_unknown_config_key_from_the_command_line(tmp_path):
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--set", "epochs=3")
+    result = run_command("train", "--config", "configs/tiny.yaml", "--set", "epochs=3")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "unknown config key 'epochs'" in result.stderr
 
@@ -201,8 +201,8 @@ def test_unknown_config_key_from_the_command_line(tmp_path):
 def test_without_dev_the_split_is_by_document(tmp_path):
     docs = [marked(f"قصف ل⟦ORG|داعش⟧ رقم {i}", f"d{i}") for i in range(5)]
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
         *sets(*tiny_overrides(num_train_epochs=1)),
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -218,8 +218,8 @@ def test_training_prints_one_line_per_epoch_and_transformers_output_only_with_ve
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
     runs = {}
     for verbose in (False, True):
-        result = run_script(
-            "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / f"m{verbose}"),
+        result = run_command(
+            "train", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / f"m{verbose}"),
             *sets(*tiny_overrides(num_train_epochs=3, logging_steps=50)), *(["--verbose"] if verbose else []),
         )
         assert result.returncode == 0, result.stderr[-2000:]
@@ -236,8 +236,8 @@ def test_training_prints_one_line_per_epoch_and_transformers_output_only_with_ve
 def test_cross_validation_reports_mean_and_std(tmp_path):
     docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(4)]
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "cv"),
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "cv"),
         "--cv", "2", *sets(*tiny_overrides(num_train_epochs=2)),
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -253,9 +253,9 @@ def test_cv_into_a_model_dir_adds_the_estimate_to_its_card(tmp_path):
     docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(4)]
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
     common = ["--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"), *sets(*tiny_overrides(num_train_epochs=1))]
-    assert run_script("train.py", *common).returncode == 0
+    assert run_command("train", *common).returncode == 0
     assert "cross-validation" not in (tmp_path / "m" / "README.md").read_text(encoding="utf-8").lower()
-    result = run_script("train.py", *common, "--cv", "2")
+    result = run_command("train", *common, "--cv", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cross-validation" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8").lower()
     assert (tmp_path / "m" / "model.safetensors").is_file()
@@ -263,11 +263,11 @@ def test_cv_into_a_model_dir_adds_the_estimate_to_its_card(tmp_path):
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16", "int8"])
 def test_every_dtype_gives_back_the_memorised_spans(memorised, dtype):
-    from arabic_ner.precision import cpu_has_native_bf16
+    from arabic_ner.model.precision import cpu_has_native_bf16
 
     work, gold_file, model_dir, gold = memorised
     out = work / f"pred-{dtype}.jsonl"
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out), "--dtype", dtype)
+    result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out), "--dtype", dtype)
     assert result.returncode == 0, result.stderr[-3000:]
     ran = dtype if dtype != "bf16" or cpu_has_native_bf16() else "fp32"
     assert f"precision: {ran} (" in result.stderr  # one line says what ran, and why
@@ -277,11 +277,11 @@ def test_every_dtype_gives_back_the_memorised_spans(memorised, dtype):
 def test_bf16_training_says_what_it_chose_and_saves_an_fp32_model(tmp_path):
     from safetensors import safe_open
 
-    from arabic_ner.precision import cpu_has_native_bf16
+    from arabic_ner.model.precision import cpu_has_native_bf16
 
     docs = [marked(f"قصف ل⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ رقم {i}", f"d{i}") for i in range(3)]
     path = write_ls(tmp_path / "g.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(path), "--output-dir", str(tmp_path / "m"),
                         *sets(*tiny_overrides(num_train_epochs=1, bf16="true")))
     assert result.returncode == 0, result.stderr[-2000:]
     expected = "precision: bf16 mixed precision on this CPU" if cpu_has_native_bf16() else "precision: fp32 (bf16 asked for"

@@ -13,10 +13,10 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from arabic_ner.colours import TYPE_COLOURS, tint
-from arabic_ner.document import Document, Span
-from arabic_ner.html_view import html_fragment, html_page
-from arabic_ner.labelstudio import labeling_config
+from arabic_ner.core.colours import TYPE_COLOURS, tint
+from arabic_ner.core.document import Document, Span
+from arabic_ner.data.html import html_fragment, html_page
+from arabic_ner.labelstudio.client import labeling_config
 
 from conftest import HARD_CASES, marked
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from arabic_ner.annotations import labelstudio_task
-from arabic_ner.document import Document
-from arabic_ner.inference import Tagger
-from arabic_ner.problems import UserError
-from arabic_ner.text import split_words
+from arabic_ner.core.document import Document
+from arabic_ner.core.problems import UserError
+from arabic_ner.core.words import split_words
+from arabic_ner.data.labelstudio_json import labelstudio_task
+from arabic_ner.model.inference import Tagger
 
-from conftest import HARD_CASES, long_document, marked, run_script, sets, tiny_overrides, write_ls
+from conftest import HARD_CASES, long_document, marked, run_command, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def model_dir(tmp_path_factory):
     docs = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]
     gold = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(docs)])
     overrides = sets(*tiny_overrides(num_train_epochs=15, learning_rate=2e-3))
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "m"), *overrides)
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "m"), *overrides)
     assert result.returncode == 0, result.stderr[-2000:]
     return str(work / "m")
 
@@ -52,8 +52,8 @@ def test_int8_tagging_keeps_offsets_exact(model_dir):
 def test_a_bf16_tagger_leaves_the_callers_model_in_fp32(model_dir):
     import torch
 
-    from arabic_ner.modeling import load_trained
-    from arabic_ner.precision import cpu_has_native_bf16
+    from arabic_ner.model.loading import load_trained
+    from arabic_ner.model.precision import cpu_has_native_bf16
 
     tokenizer, model = load_trained(model_dir)
     tagger = Tagger(model, tokenizer, device="cpu", dtype="bf16")

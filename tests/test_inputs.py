@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from arabic_ner.inputs import iter_input, iter_json_array
-from arabic_ner.problems import UserError
+from arabic_ner.core.problems import UserError
+from arabic_ner.data.inputs import iter_input, iter_json_array
 
 
 def test_text_files_keep_crlf_and_exact_offsets(tmp_path):

@@ -14,36 +14,28 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from arabic_ner import labelstudio
-from arabic_ner.annotations import read_annotations, result_item
-from arabic_ner.document import Document, Span
-from arabic_ner.inference import Tagged
-from arabic_ner.inputs import iter_input
-from arabic_ner.labels import entity_types
-from arabic_ner.labelstudio import (
-    code_point_to_utf16,
-    config_labels,
-    fix_utf16_offsets,
-    labeling_config,
-    scored_tasks,
-    utf16_to_code_point,
-)
-from arabic_ner.modeling import model_version
-from arabic_ner.problems import Problems, UserError
-from arabic_ner.results import to_plain
+from arabic_ner.cli import command_main
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.labels import entity_types
+from arabic_ner.core.problems import Problems, UserError
+from arabic_ner.core.results import to_plain
+from arabic_ner.data.inputs import iter_input
+from arabic_ner.data.labelstudio_json import read_annotations
+from arabic_ner.labelstudio import client as labelstudio
+from arabic_ner.labelstudio.client import code_point_to_utf16, config_labels, fix_utf16_offsets, labeling_config, scored_tasks, utf16_to_code_point
+from arabic_ner.model.inference import Tagged
+from arabic_ner.model.loading import model_version
 
-from conftest import HARD_CASES, ROOT, marked, run_script, sets, tiny_overrides
+from conftest import ARABIC_NER, HARD_CASES, ROOT, marked, run_command, sets, tiny_overrides
+from labelstudio_helpers import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
 from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token, tiny_model  # noqa: F401  (fixtures)
 
-LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
-RAW = ROOT / "data" / "raw"
 needs_server = pytest.mark.labelstudio
 EMOJI_TEXT = "🇮🇶 صور من كركوك🔥 و👨🏻‍🚒 في الموصل 👍🏽 F-16"
 
@@ -67,26 +59,17 @@ def project_title(request) -> str:
 
 def cli(*args: str, url: str, key: str) -> subprocess.CompletedProcess:
     """The command as a user runs it, in a fresh process."""
-    env = {**os.environ, "LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": key, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": key}
     return subprocess.run(
-        [sys.executable, "-m", "arabic_ner.labelstudio", *args],
+        [str(ARABIC_NER), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
 
 
-def project_id(server, title: str) -> int:
-    return next(p.id for p in server.client().projects.list(title=title) if p.title == title)
 
 
-def tasks_of(server, project: int) -> list[dict]:
-    return [t.model_dump(mode="json") for t in server.client().tasks.list(project=project, fields="all")]
 
 
-def annotate(server, task: dict, spans: list[Span], **fields) -> None:
-    """Submit an annotation the way the labeling screen does."""
-    doc = Document(task["data"].get("doc_id", str(task["id"])), task["data"]["text"], spans)
-    result = [result_item(doc, span, i) for i, span in enumerate(spans)]
-    server.client().annotations.create(id=task["id"], result=result, was_cancelled=False, lead_time=12.5, **fields)
 
 
 def predicted_spans(task: dict) -> list[Span]:
@@ -94,8 +77,6 @@ def predicted_spans(task: dict) -> list[Span]:
     return [Span(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in prediction["result"]]
 
 
-def gold_documents() -> dict[str, Document]:
-    return {d.id: d for d in read_annotations(ROOT / "annotations" / "corpus.json", LABELS, Problems())}
 
 
 # ---------------------------------------------------------------- offline
@@ -196,7 +177,7 @@ def test_a_config_without_the_label_tag_is_an_error_that_names_it():
 
 @needs_server
 def test_pushed_predictions_read_back_with_identical_text_offsets_labels_and_scores(label_studio, env, tiny_model, project_title):
-    from arabic_ner.inference import Tagger
+    from arabic_ner.model.inference import Tagger
 
     # Tagged once and imported as they are: two taggings of a one-epoch model can differ in the
     # last float bits, and so in a near tie, which is not what this test is about.
@@ -225,7 +206,7 @@ def test_pushed_predictions_read_back_with_identical_text_offsets_labels_and_sco
 @needs_server
 def test_push_creates_the_project_from_the_model_labels_and_prints_its_link(label_studio, env, tiny_model, project_title, capsys):
 
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     out = capsys.readouterr().out
     assert out.startswith(f"created project {pid} {project_title!r} with labels LOC, ORG, WEAPON, COUNT, DATE\n")
@@ -268,10 +249,10 @@ def test_spans_after_emoji_and_flags_keep_their_code_point_offsets(label_studio,
 @needs_server
 def test_push_twice_keeps_one_task_per_document(label_studio, env, tiny_model, project_title, capsys):
     args = ["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title, "--import-batch", "2"]
-    assert labelstudio.main(args) == 0
+    assert command_main("push")(args[1:]) == 0
     pid = project_id(label_studio, project_title)
     first = tasks_of(label_studio, pid)
-    assert labelstudio.main(args[:-2] + ["--project", str(pid)]) == 0
+    assert command_main("push")(args[1:-2] + ["--project", str(pid)]) == 0
     assert "0 new task(s)" in capsys.readouterr().out.splitlines()[-2]
     second = tasks_of(label_studio, pid)
     assert len(first) == len(second) == 5
@@ -281,9 +262,9 @@ def test_push_twice_keeps_one_task_per_document(label_studio, env, tiny_model, p
 @needs_server
 def test_push_with_another_model_version_adds_its_prediction_to_each_task(label_studio, env, tiny_model, project_title, tmp_path):
 
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     retrained = shutil.copytree(tiny_model, tmp_path / "tiny-v2")  # another directory: another model version
-    assert labelstudio.main(["push", "--model", str(retrained), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(retrained), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     tasks = tasks_of(label_studio, pid)
     assert len(tasks) == 5
@@ -297,8 +278,8 @@ def test_push_skips_a_document_whose_text_changed(label_studio, env, tiny_model,
     before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
     before.write_text(json.dumps({"id": "a1", "text": "قصف التحالف مواقع لداعش في الموصل"}, ensure_ascii=False) + "\n", encoding="utf-8")
     after.write_text(json.dumps({"id": "a1", "text": "قصف التحالف مواقع لداعش في الرقة"}, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(before), "--project", project_title]) == 0
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(after), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(before), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(after), "--project", project_title]) == 0
     err = capsys.readouterr().err
     assert "document 'a1' is already there with a different text; skipped" in err
     (task,) = tasks_of(label_studio, project_id(label_studio, project_title))
@@ -309,7 +290,7 @@ def test_push_skips_a_document_whose_text_changed(label_studio, env, tiny_model,
 def test_push_skips_an_unreadable_document_with_a_warning_naming_its_line(label_studio, env, tiny_model, project_title, tmp_path, capsys):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "a1", "text": "قصف التحالف مواقع لداعش"}, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(source), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(source), "--project", project_title]) == 0
     out, err = capsys.readouterr()
     assert f"warning: {source}: line 2, column 2: malformed JSON: " in err and err.rstrip().endswith("; skipped")
     assert "1 new task(s)" in out and "1 skipped (unreadable)" in out
@@ -319,16 +300,16 @@ def test_push_skips_an_unreadable_document_with_a_warning_naming_its_line(label_
 
 @needs_server
 def test_push_select_pushes_the_most_uncertain_documents_not_yet_in_the_project(label_studio, env, tiny_model, project_title, tmp_path, capsys):
-    from arabic_ner.inference import Tagger
-    from arabic_ner.selection import most_uncertain
+    from arabic_ner.labelstudio.selection import most_uncertain
+    from arabic_ner.model.inference import Tagger
 
     order = [t.document.id for t in most_uncertain(Tagger.load(str(tiny_model)).tag(iter_input(RAW)), "least-confidence")]
     push = ["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title, "--strategy", "least-confidence"]
-    assert labelstudio.main([*push, "--select", "2"]) == 0
+    assert command_main("push")([*push[1:], "--select", "2"]) == 0
     pid = project_id(label_studio, project_title)
     assert sorted(t["data"]["doc_id"] for t in tasks_of(label_studio, pid)) == sorted(order[:2])
     assert f"selected 2 of 5 document(s) not yet in project {pid}, most uncertain by least-confidence: {order[0]}" in capsys.readouterr().out
-    assert labelstudio.main([*push, "--select", "2"]) == 0  # the next two: those already there are not chosen again
+    assert command_main("push")([*push[1:], "--select", "2"]) == 0  # the next two: those already there are not chosen again
     assert sorted(t["data"]["doc_id"] for t in tasks_of(label_studio, pid)) == sorted(order[:4])
     assert "selected 2 of 3 document(s)" in capsys.readouterr().out
 
@@ -337,14 +318,14 @@ def test_push_select_pushes_the_most_uncertain_documents_not_yet_in_the_project(
 def test_push_into_a_project_that_lacks_a_label_is_an_error_naming_it(label_studio, env, tiny_model, project_title):
     label_studio.client().projects.create(title=project_title, label_config=labeling_config(["LOC", "ORG"]))
     with pytest.raises(UserError, match=r"lacks the label\(s\) WEAPON, COUNT, DATE that the model predicts"):
-        labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title])
+        command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title])
 
 
 # ---------------------------------------------------------------- pull
 
 @needs_server
 def test_pull_writes_reviewed_annotations_that_train_check_accepts(label_studio, env, tiny_model, project_title, tmp_path, capsys):
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     tasks = sorted(tasks_of(label_studio, pid), key=lambda t: t["data"]["doc_id"])
     gold = gold_documents()
@@ -354,7 +335,7 @@ def test_pull_writes_reviewed_annotations_that_train_check_accepts(label_studio,
     # tasks[4] is left unlabeled
     output = tmp_path / "annotations" / "reviewed.json"
     capsys.readouterr()
-    assert labelstudio.main(["pull", "--project", str(pid), "--output", str(output)]) == 0
+    assert command_main("pull")(["--project", str(pid), "--output", str(output)]) == 0
     out = capsys.readouterr().out
     assert f"left out: 1 unlabeled task(s) (ids {tasks[4]['id']}), 1 skipped by annotators (ids {tasks[3]['id']})" in out
 
@@ -363,7 +344,7 @@ def test_pull_writes_reviewed_annotations_that_train_check_accepts(label_studio,
     assert problems.items == []  # no shifted offsets, nothing to warn about
     reviewed = [gold[t["data"]["doc_id"]] for t in tasks[:3]]
     assert [(d.id, d.text, d.spans) for d in pulled] == [(d.id, d.text, d.spans) for d in reviewed]
-    check = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(output), "--check")
+    check = run_command("train", "--config", "configs/tiny.yaml", "--train", str(output), "--check")
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
 
 
@@ -380,7 +361,7 @@ def test_pull_converts_utf16_offsets_to_code_points(label_studio, env, project_t
     result = [{"from_name": "label", "to_name": "text", "type": "labels", "value": {**old_style, "text": "الموصل", "labels": ["LOC"]}}]
     label_studio.client().annotations.create(id=task["id"], result=result, was_cancelled=False)
     output = tmp_path / "pulled.json"
-    assert labelstudio.main(["pull", "--project", str(project.id), "--output", str(output)]) == 0
+    assert command_main("pull")(["--project", str(project.id), "--output", str(output)]) == 0
     assert "1 span(s) had UTF-16 offsets" in capsys.readouterr().out
     problems = Problems()
     (doc,) = read_annotations(output, LABELS, problems)
@@ -390,13 +371,13 @@ def test_pull_converts_utf16_offsets_to_code_points(label_studio, env, project_t
 
 @needs_server
 def test_pull_reports_a_span_train_py_would_refuse_and_fails(label_studio, env, tiny_model, project_title, tmp_path, capsys):
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     task = tasks_of(label_studio, pid)[0]
     label_studio.client().annotations.create(id=task["id"], result=[labels_item(0, 4, "PER")], was_cancelled=False)
     output = tmp_path / "reviewed.json"
     capsys.readouterr()
-    assert labelstudio.main(["pull", "--project", str(pid), "--output", str(output)]) == 1
+    assert command_main("pull")(["--project", str(pid), "--output", str(output)]) == 1
     err = capsys.readouterr().err
     assert f"error: {output}: task {task['id']}: span [0,4) {task['data']['text'][:4]!r} PER: label 'PER' is not declared" in err
     assert err.rstrip().endswith("1 error(s): fix the spans in Label Studio and pull again")
@@ -407,12 +388,12 @@ def test_pull_reports_a_span_train_py_would_refuse_and_fails(label_studio, env, 
 
 @needs_server
 def test_score_is_one_when_the_reviewers_accept_every_prediction(label_studio, env, tiny_model, project_title, tmp_path, capsys):
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     for task in tasks_of(label_studio, pid):
         annotate(label_studio, task, predicted_spans(task))
     report = tmp_path / "score.json"
-    assert labelstudio.main(["score", "--project", str(pid), "--output", str(report)]) == 0
+    assert command_main("score")(["--project", str(pid), "--output", str(report)]) == 0
     scores = json.loads(report.read_text(encoding="utf-8"))
     assert scores["tasks"] == 5
     assert scores["spans"]["micro"]["f1"] == 1.0
@@ -422,15 +403,15 @@ def test_score_is_one_when_the_reviewers_accept_every_prediction(label_studio, e
 
 @needs_server
 def test_score_measures_how_far_reviewers_moved_from_the_predictions(label_studio, env, tiny_model, project_title, tmp_path):
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     gold = gold_documents()
     tasks = tasks_of(label_studio, pid)
     for task in tasks:
         annotate(label_studio, task, gold[task["data"]["doc_id"]].spans)
     report = tmp_path / "score.json"
-    assert labelstudio.main(["score", "--project", str(pid), "--output", str(report)]) == 0
-    from arabic_ner.metrics import span_scores
+    assert command_main("score")(["--project", str(pid), "--output", str(report)]) == 0
+    from arabic_ner.evaluation.metrics import span_scores
 
     expected = span_scores([gold[t["data"]["doc_id"]].spans for t in tasks], [predicted_spans(t) for t in tasks], LABELS)
     assert json.loads(report.read_text(encoding="utf-8"))["spans"] == json.loads(json.dumps(to_plain(expected)))
@@ -439,7 +420,7 @@ def test_score_measures_how_far_reviewers_moved_from_the_predictions(label_studi
 
 @needs_server
 def test_score_names_a_reviewed_span_it_cannot_read_and_fails(label_studio, env, tiny_model, project_title, capsys):
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", project_title]) == 0
     pid = project_id(label_studio, project_title)
     tasks = tasks_of(label_studio, pid)
     for task in tasks:
@@ -448,7 +429,7 @@ def test_score_names_a_reviewed_span_it_cannot_read_and_fails(label_studio, env,
     length = len(broken["data"]["text"])
     label_studio.client().annotations.create(id=broken["id"], result=[labels_item(length - 2, length + 5, "LOC")], was_cancelled=False)
     capsys.readouterr()
-    assert labelstudio.main(["score", "--project", str(pid)]) == 1
+    assert command_main("score")(["--project", str(pid)]) == 1
     out, err = capsys.readouterr()
     assert f"task {broken['id']}: annotation " in err and f"span [{length - 2},{length + 5})" in err
     assert "offsets must satisfy" in err and "fix them in Label Studio and score again" in err
@@ -461,15 +442,15 @@ def test_score_without_predictions_to_compare_says_what_to_do(label_studio, env,
     pid = project_id(label_studio, project_title)
     where = f"project {pid} {project_title!r}"
     with pytest.raises(UserError, match=rf"^{re.escape(where)}: no predictions to score; model versions there: none; choose one with --model-version$"):
-        labelstudio.main(["score", "--project", str(pid)])
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", str(pid)]) == 0
+        command_main("score")(["--project", str(pid)])
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", str(pid)]) == 0
     version = model_version(tiny_model)
     with pytest.raises(UserError, match=rf"^{re.escape(where)}: no predictions from model version 'v0'; "
                                         rf"model versions there: {re.escape(version)} \(5 tasks\); choose one with --model-version$"):
-        labelstudio.main(["score", "--project", str(pid), "--model-version", "v0"])
+        command_main("score")(["--project", str(pid), "--model-version", "v0"])
     with pytest.raises(UserError, match=rf"^{re.escape(where)}: no task has both a completed annotation and a prediction "
                                         rf"from {re.escape(version)}; review some tasks first$"):
-        labelstudio.main(["score", "--project", str(pid)])
+        command_main("score")(["--project", str(pid)])
 
 
 # ---------------------------------------------------------------- connection
@@ -562,7 +543,7 @@ def test_a_url_that_is_not_http_is_a_one_line_error():
 def test_missing_settings_are_a_one_line_error():
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_")}
     result = subprocess.run(
-        [sys.executable, "-m", "arabic_ner.labelstudio", "score", "--project", "1"],
+        [str(ARABIC_NER), "score", "--project", "1"],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
@@ -577,7 +558,7 @@ def test_predict_push_review_pull_train(label_studio, tiny_model, project_title,
     """The review loop as a user runs it: predict, push, correct in Label Studio, pull, train again."""
     url, key = label_studio.url, label_studio.token
     tagged = tmp_path / "tagged.json"  # Label Studio tasks, as in the README's workflow
-    result = run_script("predict.py", "--model", str(tiny_model), "--input", str(RAW), "--output", str(tagged))
+    result = run_command("predict", "--model", str(tiny_model), "--input", str(RAW), "--output", str(tagged))
     assert result.returncode == 0, result.stderr[-2000:]
     result = cli("push", "--model", str(tiny_model), "--input", str(tagged), "--project", project_title, url=url, key=key)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -592,8 +573,8 @@ def test_predict_push_review_pull_train(label_studio, tiny_model, project_title,
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pulled 5 annotated task(s), 302 span(s)" in result.stdout
     retrained = tmp_path / "retrained"
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(pulled), "--output-dir", str(retrained),
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", str(pulled), "--output-dir", str(retrained),
         *sets(*tiny_overrides(**{"num_train_epochs": 1, "scratch.num_hidden_layers": 1})),
     )
     assert result.returncode == 0, result.stderr[-3000:]

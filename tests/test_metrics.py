@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from arabic_ner.document import Document, Span
-from arabic_ner.evaluation import score_conll, score_documents, write_report
-from arabic_ner.metrics import classify_errors, seqeval_scores, span_scores
-from arabic_ner.problems import Problems, UserError
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.problems import Problems, UserError
+from arabic_ner.evaluation.metrics import classify_errors, seqeval_scores, span_scores
+from arabic_ner.evaluation.scoring import score_conll, score_documents, write_report
 
 from conftest import marked
 

@@ -7,11 +7,11 @@ import re
 import pytest
 import yaml
 
-from arabic_ner.config import Config, load_config
-from arabic_ner.document import Document
-from arabic_ner.evaluation import score_documents
-from arabic_ner.model_card import model_card, write_model_card
-from arabic_ner.results import CrossValidation, CVSummary, MeanStd, TrainingMetrics, TrainSummary
+from arabic_ner.core.config import Config, load_config
+from arabic_ner.core.document import Document
+from arabic_ner.core.results import CrossValidation, CVSummary, MeanStd, TrainingMetrics, TrainSummary
+from arabic_ner.evaluation.scoring import score_documents
+from arabic_ner.reports.model_card import model_card, write_model_card
 
 from conftest import ROOT, marked, tiny_overrides
 
@@ -92,7 +92,7 @@ def test_card_limits_name_the_rare_types_and_the_scratch_model(config, metrics):
 @pytest.mark.slow
 def test_card_snippets_load_the_model_with_transformers_and_with_the_tagger(tmp_path, capsys):
     """Run the card's own code blocks against a real (untrained) model directory."""
-    from arabic_ner.modeling import build_for_training, save_model
+    from arabic_ner.model.building import build_for_training, save_model
 
     config = load_config(ROOT / "configs/tiny.yaml", tiny_overrides())
     words = [["قصف", "التحالف", "مواقع", "ل", "داعش", "في", "الموصل"]]

@@ -2,13 +2,15 @@ import json
 
 import pytest
 
-from arabic_ner.config import Config, ScratchModel, load_config
-from arabic_ner.labels import entity_types
-from arabic_ner.modeling import build_for_training, load_tokenizer, load_trained, save_model, train_wordpiece
-from arabic_ner.problems import UserError
-from arabic_ner.text import split_words
+from arabic_ner.core.config import Config, ScratchModel, load_config
+from arabic_ner.core.labels import entity_types
+from arabic_ner.core.problems import UserError
+from arabic_ner.core.words import split_words
+from arabic_ner.model.building import build_for_training, save_model
+from arabic_ner.model.loading import load_tokenizer, load_trained
+from arabic_ner.model.vocabulary import train_wordpiece
 
-from conftest import ROOT, run_script, tiny_overrides
+from conftest import ROOT, run_command, run_script, tiny_overrides
 
 
 def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_path):
@@ -24,7 +26,7 @@ def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_pa
 def test_byte_pair_pieces_merge_the_most_frequent_pair_first_ties_by_text():
     from collections import Counter
 
-    from arabic_ner.modeling import byte_pair_pieces
+    from arabic_ner.model.vocabulary import byte_pair_pieces
 
     # a ##b occurs 5 times; then ##a ##b and ab ##a 3 times each: the tie goes to the smaller text
     assert byte_pair_pieces(Counter({"abab": 3, "ab": 2}), 100) == ["##a", "##b", "a", "ab", "##ab", "abab"]
@@ -37,8 +39,8 @@ def test_a_subword_vocabulary_is_the_same_in_every_process_and_cuts_rare_words_i
     from conftest import anercorp_sentences
 
     code = ("import sys, hashlib; sys.path.insert(0, 'src'); sys.path.insert(0, 'tests');"
-            "from conftest import anercorp_sentences; from arabic_ner.config import Config, ScratchModel;"
-            "from arabic_ner.modeling import train_wordpiece;"
+            "from conftest import anercorp_sentences; from arabic_ner.core.config import Config, ScratchModel;"
+            "from arabic_ner.model.vocabulary import train_wordpiece;"
             "t = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], "
             "Config(model='scratch', scratch=ScratchModel(vocab_size=3000, vocabulary='subwords')));"
             "v = t.get_vocab(); print(hashlib.sha256(repr(sorted(v.items())).encode()).hexdigest())")
@@ -129,7 +131,7 @@ def test_a_model_of_the_old_split_word_scheme_is_refused_with_one_line_saying_re
         load_trained(str(old))
     (line,) = info.value.lines
     assert "split proclitics off words (arabic-ner-words/1)" in line and "Retrain it with train.py" in line
-    result = run_script("predict.py", "--model", str(old), "--input", "data/raw", "--output", str(tmp_path / "o.jsonl"))
+    result = run_command("predict", "--model", str(old), "--input", "data/raw", "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert line in result.stderr.splitlines()  # the one line, as it is
     assert not (tmp_path / "o.jsonl").exists()
@@ -142,7 +144,7 @@ def test_a_model_of_an_unknown_scheme_is_refused(tmp_path):
 
 
 def test_a_model_trained_elsewhere_is_read_with_whole_words_and_a_note(tmp_path, capsys):
-    from arabic_ner.inference import Tagger
+    from arabic_ner.model.inference import Tagger
 
     plain = _saved_tiny_model(tmp_path / "plain", None)
     tagger = Tagger.load(str(plain))
@@ -189,7 +191,7 @@ def hub_offline_in(env_overrides: dict) -> bool:
 
     drop = ("HF_HUB_OFFLINE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy")
     env = {k: v for k, v in os.environ.items() if k not in drop} | {"PYTHONPATH": str(ROOT / "src")} | env_overrides
-    code = "from arabic_ner.modeling import _hub_offline; print(_hub_offline())"
+    code = "from arabic_ner.model.loading import _hub_offline; print(_hub_offline())"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip() == "True"
@@ -213,7 +215,7 @@ def test_the_window_is_the_configs_max_length_capped_by_the_models_positions(pre
     when its position embeddings allow it; beyond them, at its positions."""
     import shutil
 
-    from arabic_ner.modeling import training_window
+    from arabic_ner.model.building import training_window
 
     model_dir = tmp_path / "bert"
     shutil.copytree(pretrained_dir, model_dir)

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from arabic_ner.document import Document, Span
-from arabic_ner.outputs import PredictionWriter
-from arabic_ner.problems import UserError
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.problems import UserError
+from arabic_ner.data.writers import PredictionWriter
 
 SHA_D1 = hashlib.sha256("قصف لداعش".encode()).hexdigest()[:16]
 SHA_EMPTY = hashlib.sha256(b"").hexdigest()[:16]

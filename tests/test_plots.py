@@ -10,19 +10,11 @@ import json
 import pytest
 from PIL import Image
 
-from arabic_ner.document import Document, Span
-from arabic_ner.evaluation import score_documents, write_report
-from arabic_ner.metrics import ERROR_KINDS, type_confusion
-from arabic_ner.plots import (
-    confusion_figure,
-    cv_figure,
-    errors_figure,
-    learning_curves_figure,
-    plot_cv,
-    plot_learning_curves,
-    scores_figure,
-)
-from arabic_ner.results import CrossValidation, EvaluationReport, Fold, Scores, ScoreTable, SeqevalScores, from_plain, to_plain
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.results import ERROR_KINDS, CrossValidation, EvaluationReport, Fold, Scores, ScoreTable, SeqevalScores, from_plain, to_plain
+from arabic_ner.evaluation.metrics import type_confusion
+from arabic_ner.evaluation.scoring import score_documents, write_report
+from arabic_ner.reports.plots import confusion_figure, cv_figure, errors_figure, learning_curves_figure, plot_cv, plot_learning_curves, scores_figure
 
 from conftest import marked
 

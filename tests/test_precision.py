@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from arabic_ner import precision
-from arabic_ner.precision import choose_precision
+from arabic_ner.model import precision
+from arabic_ner.model.precision import choose_precision
 
 CPU = torch.device("cpu")
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from arabic_ner.annotations import labelstudio_task
+from arabic_ner.data.labelstudio_json import labelstudio_task
 
 from conftest import (
     HARD_CASES,
@@ -22,7 +22,7 @@ from conftest import (
     dediacritised,
     marked,
     predicted_records,
-    run_script,
+    run_command,
     sets,
     write_ls,
 )
@@ -42,8 +42,8 @@ def trained(pretrained_dir, tmp_path_factory):
     gold = [marked(t, f"case-{i}") for i, t in enumerate(PROCLITIC_CASES)]
     gold_file = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(gold)])
     model_dir = work / "model"
-    result = run_script(
-        "train.py", "--config", "configs/camelbert-msa.yaml", "--train", str(gold_file), "--dev", str(gold_file),
+    result = run_command(
+        "train", "--config", "configs/camelbert-msa.yaml", "--train", str(gold_file), "--dev", str(gold_file),
         "--output-dir", str(model_dir),
         *sets(f"model={pretrained_dir}", "revision=main", "max_length=512", "stride=128", "num_train_epochs=60",
               "learning_rate=1e-3", "warmup_steps=0.05", "per_device_train_batch_size=4", "bf16=false", "logging_steps=100"),
@@ -65,7 +65,7 @@ def test_the_model_receives_exactly_its_own_tokenizers_ids_for_the_articles(trai
     paragraph: the same ids for at least 98% of the paragraphs, and at most 1% more tokens."""
     from transformers import AutoTokenizer
 
-    from arabic_ner.inference import Tagger
+    from arabic_ner.model.inference import Tagger
 
     _, _, model_dir, _ = trained
     own = AutoTokenizer.from_pretrained(str(pretrained_dir))

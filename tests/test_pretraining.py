@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from arabic_ner.alignment import IGNORE_INDEX
-from arabic_ner.config import PretrainConfig, ScratchModel, load_config
-from arabic_ner.modeling import train_wordpiece
-from arabic_ner.pretraining import NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
-from arabic_ner.text import split_words
+from arabic_ner.core.alignment import IGNORE_INDEX
+from arabic_ner.core.config import PretrainConfig, ScratchModel, load_config
+from arabic_ner.core.words import split_words
+from arabic_ner.model.vocabulary import train_wordpiece
+from arabic_ner.training.pretraining import NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
 
-from conftest import ROOT, article_paragraphs, killed_at_first_checkpoint, run_script, sets
+from conftest import ROOT, article_paragraphs, killed_at_first_checkpoint, run_command, sets
 
 SMALL = {
     "scratch.num_hidden_layers": 2,
@@ -46,7 +46,7 @@ def pretrained(texts, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("mlm") / "tiny-mlm"
     # A vocabulary of characters and the most frequent words: with every word of 2,000 in it, the
     # held-out windows are mostly words seen once, whose loss only noise moves.
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
                         *small(**{"scratch.vocab_size": 400}, num_train_epochs=20, per_device_train_batch_size=8, learning_rate=3e-3, dev_fraction=0.1))
     assert result.returncode == 0, result.stderr[-3000:]
     return output
@@ -118,8 +118,8 @@ def test_the_trainer_loss_on_masked_positions_is_the_models_own_loss(tmp_path):
     """Running the masked-LM head only where words are masked gives the same loss as the full model."""
     from transformers import BertForMaskedLM, TrainingArguments
 
-    from arabic_ner.modeling import scratch_bert_config
-    from arabic_ner.pretraining import masked_lm_trainer
+    from arabic_ner.model.building import scratch_bert_config
+    from arabic_ner.training.pretraining import masked_lm_trainer
 
     texts = article_paragraphs()[:6]
     tokenizer = tokenizer_for(texts, vocab_size=800)
@@ -167,8 +167,8 @@ def test_the_pretrained_dir_is_what_train_starts_from(pretrained, tmp_path):
     """train.py with ``model: DIR`` starts from the pretrained encoder and keeps its tokenizer."""
     from safetensors.torch import load_file
 
-    from arabic_ner.config import load_config as load_train_config
-    from arabic_ner.modeling import build_for_training
+    from arabic_ner.core.config import load_config as load_train_config
+    from arabic_ner.model.building import build_for_training
 
     config = load_train_config(ROOT / "configs" / "tiny.yaml", [f"model={pretrained}", "max_length=64", "stride=16"])
     tokenizer, model = build_for_training(config, [])
@@ -178,7 +178,7 @@ def test_the_pretrained_dir_is_what_train_starts_from(pretrained, tmp_path):
     encoder = [k for k in weights if k.startswith("bert.")]
     assert len(encoder) > 20 and all(torch.equal(weights[k], own[k]) for k in encoder)
 
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--output-dir", str(tmp_path / "ner"),
+    result = run_command("train", "--config", "configs/tiny.yaml", "--output-dir", str(tmp_path / "ner"),
                         *sets(f"model={pretrained}", "max_length=64", "stride=16", "num_train_epochs=1"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((tmp_path / "ner" / "config.json").read_text(encoding="utf-8"))["architectures"] == ["BertForTokenClassification"]
@@ -187,7 +187,7 @@ def test_the_pretrained_dir_is_what_train_starts_from(pretrained, tmp_path):
 def test_a_pretrained_model_keeps_its_own_vocabulary(pretrained_dir, texts, tmp_path):
     """Domain adaptation: continuing a pretrained BERT's pretraining keeps its tokenizer, and learns."""
     output = tmp_path / "adapted"
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
                         *sets(f"model={pretrained_dir}", "num_train_epochs=3", "max_length=64", "learning_rate=5e-4", "dev_fraction=0.2"))
     assert result.returncode == 0, result.stderr[-3000:]
     before = json.loads((pretrained_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
@@ -198,7 +198,7 @@ def test_a_pretrained_model_keeps_its_own_vocabulary(pretrained_dir, texts, tmp_
 
 
 def pretrain_args(texts: Path, output: Path, *extra: str) -> list[str]:
-    return ["pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
+    return ["pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(output),
             *small(num_train_epochs=4), *extra]
 
 
@@ -207,12 +207,12 @@ def test_a_killed_pretraining_run_resumes_to_the_same_model(texts, tmp_path):
     from safetensors.torch import load_file
 
     reference = tmp_path / "reference"
-    assert run_script(*pretrain_args(texts, reference)).returncode == 0
+    assert run_command(*pretrain_args(texts, reference)).returncode == 0
     output = tmp_path / "killed"
     killed_at_first_checkpoint(pretrain_args(texts, output), output)
-    refused = run_script(*pretrain_args(texts, output))
+    refused = run_command(*pretrain_args(texts, output))
     assert refused.returncode == 2 and "holds checkpoints of an interrupted run" in refused.stderr
-    resumed = run_script(*pretrain_args(texts, output, "--resume"))
+    resumed = run_command(*pretrain_args(texts, output, "--resume"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     a, b = load_file(reference / "model.safetensors"), load_file(output / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -222,28 +222,28 @@ def test_a_killed_pretraining_run_resumes_to_the_same_model(texts, tmp_path):
 def test_bad_input_is_one_line(texts, pretrained, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(empty), "--output-dir", str(tmp_path / "m"))
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(empty), "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2 and "the folder has no .txt files" in result.stderr and "Traceback" not in result.stderr
     blank = tmp_path / "blank.jsonl"
     blank.write_text('{"id": "a", "text": "  "}\n', encoding="utf-8")
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(blank), "--output-dir", str(tmp_path / "m"))
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(blank), "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2 and "no text to pretrain on" in result.stderr and "1 empty document(s) left out" in result.stderr
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--set", "mlm_probabilty=0.2")
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--set", "mlm_probabilty=0.2")
     assert result.returncode == 2 and "did you mean 'mlm_probability'" in result.stderr
-    result = run_script("pretrain.py", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--set", "mlm_probability=1.5")
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--set", "mlm_probability=1.5")
     assert result.returncode == 2 and "mlm_probability: 1.5 must be between 0 and 1" in result.stderr
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
-    result = run_script(*pretrain_args(texts, foreign))
+    result = run_command(*pretrain_args(texts, foreign))
     assert result.returncode == 2 and "did not write" in result.stderr
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
-    result = run_script(*pretrain_args(texts, pretrained))
+    result = run_command(*pretrain_args(texts, pretrained))
     assert result.returncode == 2 and "holds a trained model; pass --overwrite" in result.stderr
 
 
 def test_a_tokenizer_without_a_mask_token_cannot_pretrain():
-    from arabic_ner.problems import UserError
+    from arabic_ner.core.problems import UserError
 
     tokenizer = tokenizer_for(article_paragraphs()[:3])
     tokenizer.mask_token = None
@@ -261,7 +261,7 @@ def test_a_tokenizer_without_a_mask_token_cannot_pretrain():
     ("learning_rate=0", "learning_rate: 0.0 must be positive"),
 ])
 def test_pretraining_config_values_are_checked(override, message):
-    from arabic_ner.problems import UserError
+    from arabic_ner.core.problems import UserError
 
     overrides = [override, "bf16=true"] if override == "fp16=true" else [override]
     with pytest.raises(UserError, match=re.escape(message)):

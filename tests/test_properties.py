@@ -15,15 +15,15 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arabic_ner.alignment import IGNORE_INDEX, spans_to_tags, tags_to_spans
-from arabic_ner.annotations import ReadStats, labelstudio_task, read_annotations
-from arabic_ner.config import Config, ScratchModel
-from arabic_ner.document import Document, Span
-from arabic_ner.encoding import Encoder
-from arabic_ner.labels import label_names
-from arabic_ner.modeling import train_wordpiece
-from arabic_ner.problems import Problems
-from arabic_ner.text import CONJUNCTIONS, JOIN, MARK, PREPOSITIONS, PROCLITICS, SPACE, char_class, char_form, split_words
+from arabic_ner.core.alignment import IGNORE_INDEX, spans_to_tags, tags_to_spans
+from arabic_ner.core.config import Config, ScratchModel
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.encoding import Encoder
+from arabic_ner.core.labels import label_names
+from arabic_ner.core.problems import Problems
+from arabic_ner.core.words import CONJUNCTIONS, JOIN, MARK, PREPOSITIONS, PROCLITICS, SPACE, char_class, char_form, split_words
+from arabic_ner.data.labelstudio_json import ReadStats, labelstudio_task, read_annotations
+from arabic_ner.model.vocabulary import train_wordpiece
 
 STEMS = ["داعش", "الموصل", "سوريا", "بغداد", "قصف", "التحالف", "نيسان", "كركوك", "منصات", "صواريخ", "ألف"]
 PREFIXES = ["", "", "و", "ل", "ب", "ف", "ك", "وب", "لل", "ول"]

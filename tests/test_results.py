@@ -7,11 +7,9 @@ import logging
 
 import pytest
 
-from arabic_ner.crossval import cv_markdown, summarise
-from arabic_ner.document import Document, Span
-from arabic_ner.evaluation import report_markdown, score_conll, score_documents
-from arabic_ner.problems import Problems, UserError
-from arabic_ner.results import (
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.problems import Problems, UserError
+from arabic_ner.core.results import (
     CrossValidation,
     EvaluationReport,
     Fold,
@@ -24,6 +22,8 @@ from arabic_ner.results import (
     to_plain,
     write_json,
 )
+from arabic_ner.evaluation.scoring import report_markdown, score_conll, score_documents
+from arabic_ner.training.crossval import cv_markdown, summarise
 
 from conftest import marked
 
@@ -96,7 +96,7 @@ def test_a_metrics_file_of_the_wrong_shape_is_one_line_naming_the_field(tmp_path
 def test_the_report_gives_each_scoring_mode_its_own_support():
     """conlleval counts a stray I- as an entity and strict does not, so their supports differ."""
     path_text = [["B-LOC", "I-LOC", "O", "I-ORG"]], [["B-LOC", "I-LOC", "O", "I-ORG"]]
-    from arabic_ner.metrics import seqeval_scores
+    from arabic_ner.evaluation.metrics import seqeval_scores
 
     report = EvaluationReport(sentences=1, tokens=4, seqeval=seqeval_scores(*path_text, ["LOC", "ORG"]))
     assert report.seqeval.strict.micro.support == 1 and report.seqeval.conlleval.micro.support == 2
@@ -108,7 +108,7 @@ def test_the_report_gives_each_scoring_mode_its_own_support():
 
 
 def test_the_library_logs_to_stderr_and_a_notebook_can_silence_it(capsys, tmp_path):
-    from arabic_ner.corpora import warn_dev_overlap
+    from arabic_ner.training.corpora import warn_dev_overlap
 
     doc = marked("قصف ⟦LOC|الموصل⟧", "d1")
     warn_dev_overlap([doc], [doc], "dev.json")

@@ -6,15 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from arabic_ner.annotations import labelstudio_task
+from arabic_ner.data.labelstudio_json import labelstudio_task
 
-from conftest import ROOT, killed_at_first_checkpoint, marked, run_script, sets, tiny_overrides, write_ls
+from conftest import ARABIC_NER, ROOT, killed_at_first_checkpoint, marked, run_command, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +26,8 @@ def small_corpus(n: int = 6):
 def model_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("resume")
     gold = write_ls(work / "gold.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(small_corpus())])
-    result = run_script(
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "model"),
+    result = run_command(
+        "train", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(work / "model"),
         *sets(*tiny_overrides(num_train_epochs=2)),
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -43,9 +42,9 @@ def many_documents(path: Path, n: int) -> Path:
 
 
 def start_predict(model_dir, source, output, *extra) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(
-        [sys.executable, "predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--batch-size", "1", *extra],
+        [str(ARABIC_NER), "predict", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--batch-size", "1", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -67,7 +66,7 @@ def ids_in(path: Path) -> list[str]:
 def test_a_killed_run_resumes_with_every_document_once_in_order(model_dir, tmp_path):
     source = many_documents(tmp_path / "in.jsonl", 600)
     reference = tmp_path / "reference.jsonl"
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(reference)).returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(reference)).returncode == 0
 
     output = tmp_path / "out.jsonl"
     process = start_predict(model_dir, source, output)
@@ -78,7 +77,7 @@ def test_a_killed_run_resumes_with_every_document_once_in_order(model_dir, tmp_p
     with open(output, "ab") as f:
         f.write(b'{"id": "doc-9')  # and a half-written last line
 
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--resume")
+    result = run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--resume")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming after" in result.stderr
     assert ids_in(output) == [f"doc-{i}" for i in range(600)]
@@ -96,17 +95,17 @@ def test_ctrl_c_stops_after_the_current_batch_with_the_output_flushed(model_dir,
     assert "run again with --resume" in stderr and "Traceback" not in stderr
     done = ids_in(output)  # every line complete
     assert done == [f"doc-{i}" for i in range(len(done))] and len(done) < 600
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--resume").returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--resume").returncode == 0
     assert ids_in(output) == [f"doc-{i}" for i in range(600)]
 
 
 def test_resume_refuses_an_output_made_from_other_input(model_dir, tmp_path):
     output = tmp_path / "out.jsonl"
-    from arabic_ner.modeling import model_version
+    from arabic_ner.model.loading import model_version
 
     record = {"id": "elsewhere", "entities": [], "model_version": model_version(model_dir), "text_sha256": "0123456789abcdef"}
     output.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(many_documents(tmp_path / "in.jsonl", 3)), "--output", str(output), "--resume")
+    result = run_command("predict", "--model", str(model_dir), "--input", str(many_documents(tmp_path / "in.jsonl", 3)), "--output", str(output), "--resume")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "record 1 is 'elsewhere' but the input's document 1 is 'doc-0'" in result.stderr
 
@@ -115,9 +114,9 @@ def test_an_existing_output_needs_resume_or_overwrite(model_dir, tmp_path):
     output = tmp_path / "out.jsonl"
     output.write_text("{}\n")
     source = many_documents(tmp_path / "in.jsonl", 2)
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(output))
+    result = run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(output))
     assert result.returncode == 2 and "exists; pass --resume" in result.stderr
-    assert run_script("predict.py", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--overwrite").returncode == 0
+    assert run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(output), "--overwrite").returncode == 0
     assert ids_in(output) == ["doc-0", "doc-1"]
 
 
@@ -129,7 +128,7 @@ def test_one_bad_document_never_stops_the_batch(model_dir, tmp_path):
     (folder / "c.txt").write_text("   \n", encoding="utf-8")
     (folder / "d.txt").write_text("وسيطر التحالف على الرقة", encoding="utf-8")
     output = tmp_path / "out.jsonl"
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(folder), "--output", str(output))
+    result = run_command("predict", "--model", str(model_dir), "--input", str(folder), "--output", str(output))
     assert result.returncode == 1  # something failed
     assert "2 tagged, 1 empty, 1 failed" in result.stderr and "Traceback" not in result.stderr
     records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
@@ -139,7 +138,7 @@ def test_one_bad_document_never_stops_the_batch(model_dir, tmp_path):
 
 
 def test_a_clean_run_exits_zero(model_dir, tmp_path):
-    result = run_script("predict.py", "--model", str(model_dir), "--input", str(ROOT / "data" / "raw"), "--output", str(tmp_path / "o.jsonl"))
+    result = run_command("predict", "--model", str(model_dir), "--input", str(ROOT / "data" / "raw"), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 0 and "5 tagged, 0 empty, 0 failed" in result.stderr
 
 
@@ -147,7 +146,7 @@ def test_a_clean_run_exits_zero(model_dir, tmp_path):
 
 def train_args(gold: Path, output: Path, epochs: int, *extra: str) -> list[str]:
     return [
-        "train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(output),
+        "train", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(output),
         *sets(*tiny_overrides(num_train_epochs=epochs, per_device_train_batch_size=2)), *extra,
     ]
 
@@ -167,20 +166,20 @@ def gold_file(tmp_path_factory):
 def test_a_killed_training_run_resumes_to_the_same_model(gold_file, tmp_path):
     epochs = 8
     reference = tmp_path / "reference"
-    assert run_script(*train_args(gold_file, reference, epochs)).returncode == 0
+    assert run_command(*train_args(gold_file, reference, epochs)).returncode == 0
 
     output = tmp_path / "model"
     killed_at_first_checkpoint(train_args(gold_file, output, epochs), output)
     assert not (output / "model.safetensors").exists()  # the final directory is never half-written
 
-    refused = run_script(*train_args(gold_file, output, epochs))
+    refused = run_command(*train_args(gold_file, output, epochs))
     assert refused.returncode == 2 and "holds checkpoints of an interrupted run" in refused.stderr
 
-    changed = run_script(*train_args(gold_file, output, epochs, "--resume", "--set", "learning_rate=0.5"))
+    changed = run_command(*train_args(gold_file, output, epochs, "--resume", "--set", "learning_rate=0.5"))
     assert changed.returncode == 2 and "the config differs from the interrupted run's" in changed.stderr
     assert "learning_rate" in changed.stderr
 
-    resumed = run_script(*train_args(gold_file, output, epochs, "--resume"))
+    resumed = run_command(*train_args(gold_file, output, epochs, "--resume"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from" in resumed.stderr
     assert not (output / "checkpoints").exists()
@@ -194,13 +193,13 @@ def test_a_killed_training_run_resumes_to_the_same_model(gold_file, tmp_path):
 
 
 def test_resume_without_checkpoints_is_an_error(gold_file, tmp_path):
-    result = run_script(*train_args(gold_file, tmp_path / "m", 1, "--resume"))
+    result = run_command(*train_args(gold_file, tmp_path / "m", 1, "--resume"))
     assert result.returncode == 2 and "has no complete checkpoint to continue from" in result.stderr
 
 
 def test_same_seed_and_data_give_the_same_metrics_on_cpu(gold_file, tmp_path):
     for name in ("a", "b"):
-        assert run_script(*train_args(gold_file, tmp_path / name, 2)).returncode == 0
+        assert run_command(*train_args(gold_file, tmp_path / name, 2)).returncode == 0
     a = json.loads((tmp_path / "a" / "metrics.json").read_text())
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert a["dev"] == b["dev"]
@@ -219,8 +218,8 @@ def test_pickle_weights_load_only_with_allow_pickle(model_dir, tmp_path):
     torch.save(load_file(str(pickled / "model.safetensors")), pickled / "pytorch_model.bin")
     (pickled / "model.safetensors").unlink()
     source = many_documents(tmp_path / "in.jsonl", 2)
-    refused = run_script("predict.py", "--model", str(pickled), "--input", str(source), "--output", str(tmp_path / "a.jsonl"))
+    refused = run_command("predict", "--model", str(pickled), "--input", str(source), "--output", str(tmp_path / "a.jsonl"))
     assert refused.returncode == 2 and "has only pickle weights" in refused.stderr and "--allow-pickle" in refused.stderr
-    allowed = run_script("predict.py", "--model", str(pickled), "--input", str(source), "--output", str(tmp_path / "b.jsonl"), "--allow-pickle")
+    allowed = run_command("predict", "--model", str(pickled), "--input", str(source), "--output", str(tmp_path / "b.jsonl"), "--allow-pickle")
     assert allowed.returncode == 0, allowed.stderr[-2000:]
     assert ids_in(tmp_path / "b.jsonl") == ["doc-0", "doc-1"]

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from arabic_ner.document import Document
-from arabic_ner.inference import Tagged, Tagger, Uncertainty
-from arabic_ner.selection import most_uncertain, ranking
+from arabic_ner.core.document import Document
+from arabic_ner.labelstudio.selection import most_uncertain, ranking
+from arabic_ner.model.inference import Tagged, Tagger, Uncertainty
 
-from conftest import ROOT, run_script
+from conftest import ROOT, run_command
 
 RAW = ROOT / "data" / "raw"
 
@@ -43,7 +43,7 @@ def tagger(one_epoch_model):
 def test_uncertainty_is_the_entropy_and_confidence_of_each_words_labels(tagger):
     import torch
 
-    from arabic_ner.text import split_words
+    from arabic_ner.core.words import split_words
 
     words = ["قصف", "التحالف", "مواقع", "لداعش", "في", "الموصل"]
     (result,) = tagger.tag([Document("d", " ".join(words))])
@@ -65,7 +65,7 @@ def test_uncertainty_is_the_entropy_and_confidence_of_each_words_labels(tagger):
 
 def test_the_ranking_command_writes_every_document_most_uncertain_first(one_epoch_model, tmp_path):
     out = tmp_path / "ranking.jsonl"
-    result = run_script("-m", "arabic_ner.selection", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out))
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(r["id"] for r in rows) == sorted(p.stem for p in RAW.glob("*.txt"))
@@ -75,13 +75,13 @@ def test_the_ranking_command_writes_every_document_most_uncertain_first(one_epoc
     assert f"5 document(s) ranked by entropy -> {out}" in result.stdout
 
     top = tmp_path / "top.jsonl"
-    result = run_script("-m", "arabic_ner.selection", "--model", str(one_epoch_model), "--input", str(RAW),
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW),
                         "--output", str(top), "--strategy", "least-confidence", "--top", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in top.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 2 and rows[0]["least_confidence"] >= rows[1]["least_confidence"]
 
-    again = run_script("-m", "arabic_ner.selection", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out))
+    again = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out))
     assert again.returncode == 2 and again.stderr.splitlines() == [f"{out}: exists; pass --overwrite to replace it, or give another --output"]
 
 
@@ -89,7 +89,7 @@ def test_a_document_that_cannot_be_read_is_named_and_left_out(one_epoch_model, t
     pool = tmp_path / "pool.jsonl"
     pool.write_text('{"id": "ok", "text": "قصف التحالف مواقع لداعش"}\n{"id": "broken", "text": \n', encoding="utf-8")
     out = tmp_path / "ranking.jsonl"
-    result = run_script("-m", "arabic_ner.selection", "--model", str(one_epoch_model), "--input", str(pool), "--output", str(out))
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(pool), "--output", str(out))
     assert result.returncode == 1
     assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["ok"]
     assert f"{pool}: line 2" in result.stderr and "left out of the ranking" in result.stderr

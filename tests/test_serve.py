@@ -9,32 +9,35 @@ through Label Studio's API, and Label Studio itself asks it for predictions and 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from arabic_ner.annotations import prediction_record
-from arabic_ner.document import Span
-from arabic_ner.inference import Tagger
-from arabic_ner.inputs import iter_input
-from arabic_ner.labelstudio import labeling_config
-from arabic_ner.modeling import load_tokenizer, model_version
-from arabic_ner.serve import Backend, Options, build_app
+from arabic_ner.core.document import Span
+from arabic_ner.data.labelstudio_json import prediction_record
+from arabic_ner.labelstudio.backend import Backend, Options, build_app
+from arabic_ner.labelstudio.client import labeling_config
+from arabic_ner.model.inference import Tagger
+from arabic_ner.model.loading import load_tokenizer, model_version
 
-from conftest import ROOT, run_script, sets
+from conftest import run_command, sets
+from labelstudio_helpers import (
+    CONFIG,
+    RAW,
+    annotate,
+    connected_project,
+    gold_documents,
+    post,
+    project_id,
+    retrieve_predictions,
+    start_backend,
+    stop,
+    tasks_of,
+)
 from labelstudio_server import free_port, label_studio, label_studio_booting, tiny_model  # noqa: F401  (fixtures)
-from test_labelstudio import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
 
 needs_server = pytest.mark.labelstudio
-CONFIG = labeling_config(LABELS)
 
 
 # ---------------------------------------------------------------- bad requests, offline
@@ -132,13 +135,13 @@ def test_training_without_label_studio_settings_is_a_503_that_says_what_to_set(o
 
 
 def test_a_missing_train_config_is_one_line_before_the_model_loads(one_epoch_model, tmp_path):
-    result = run_script("-m", "arabic_ner.serve", "--model", str(one_epoch_model), "--train-config", str(tmp_path / "nope.yaml"))
+    result = run_command("serve", "--model", str(one_epoch_model), "--train-config", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"{tmp_path / 'nope.yaml'}: --train-config not found"]
 
 
 def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
-    from arabic_ner.document import Document
+    from arabic_ner.core.document import Document
 
     tasks = [{"id": 11, "data": {"text": TEXT}}, {"id": 12, "data": {"text": "", "doc_id": "empty"}},
              {"id": 13, "data": {"text": TEXT + " " + TEXT, "doc_id": "twice"}}]
@@ -154,50 +157,10 @@ def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
 
 # ---------------------------------------------------------------- against Label Studio
 
-@dataclass
-class RunningBackend:
-    url: str
-    log: Path
-    process: subprocess.Popen
-    models_dir: Path
-
-    def health(self) -> dict:
-        with urllib.request.urlopen(self.url + "/health", timeout=10) as answer:
-            return json.loads(answer.read())
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def start_backend(label_studio, model: Path, work: Path, *extra: str) -> RunningBackend:  # noqa: F811
-    """``python -m arabic_ner.serve`` as a user starts it, with the URL and key in its environment."""
-    port = free_port()
-    env = {**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token,
-           "PYTHONPATH": str(ROOT / "src")}
-    log = work / "backend.log"
-    with open(log, "w", encoding="utf-8") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "arabic_ner.serve", "--model", str(model), "--port", str(port),
-             "--models-dir", str(work / "models"), *extra],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    backend = RunningBackend(f"http://127.0.0.1:{port}", log, process, work / "models")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the backend exited with status {process.returncode}:\n{backend.log_tail()}")
-        try:
-            backend.health()
-            return backend
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the backend did not answer within 120 s:\n{backend.log_tail()}")
 
 
-def stop(backend: RunningBackend) -> None:
-    if backend.process.poll() is None:
-        os.killpg(backend.process.pid, signal.SIGTERM)
-        backend.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -208,23 +171,13 @@ def backend(label_studio, tiny_model, tmp_path_factory):  # noqa: F811
     stop(running)
 
 
-def connected_project(label_studio, backend, title: str):  # noqa: F811
-    """A project whose tasks are the five articles, with the backend connected under Settings > Model."""
-    client = label_studio.client()
-    project = client.projects.create(title=title, label_config=CONFIG)
-    client.projects.import_tasks(id=project.id, request=[{"data": {"text": d.text, "doc_id": d.id}} for d in iter_input(RAW)])
-    ml = client.ml.create(project=project.id, url=backend.url, title="arabic-ner")
-    return project, ml
 
 
-def retrieve_predictions(label_studio, project_id: int) -> None:  # noqa: F811
-    """Label Studio's Data Manager action "Retrieve predictions", on every task."""
-    label_studio.client().actions.create(id="retrieve_tasks_predictions", project=project_id, selected_items={"all": True, "excluded": []})
 
 
 @needs_server
 def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them(label_studio, backend, tiny_model, tmp_path, monkeypatch):  # noqa: F811
-    from arabic_ner import labelstudio
+    from arabic_ner.cli import command_main
 
     project, ml = connected_project(label_studio, backend, "serve: predictions")
     assert label_studio.client().ml.get(id=ml.id).state == "CO"  # health and setup answered
@@ -237,7 +190,7 @@ def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them
 
     monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
-    assert labelstudio.main(["push", "--model", str(tiny_model), "--input", str(RAW), "--project", "serve: pushed"]) == 0
+    assert command_main("push")(["--model", str(tiny_model), "--input", str(RAW), "--project", "serve: pushed"]) == 0
     by_push = {t["data"]["doc_id"]: t for t in tasks_of(label_studio, project_id(label_studio, "serve: pushed"))}
 
     assert sorted(by_backend) == sorted(by_push) and len(by_push) == 5
@@ -253,14 +206,6 @@ def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them
     assert label_studio.token not in backend.log.read_text(encoding="utf-8")
 
 
-def post(backend: RunningBackend, path: str, body: bytes) -> tuple[int, str]:
-    """The status of a POST to the running backend, and its ``error`` ("" when there is none)."""
-    request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, json.loads(answer.read()).get("error", "")
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read())["error"]
 
 
 @needs_server
@@ -353,8 +298,8 @@ def test_a_model_fine_tuned_from_a_pretrained_bert_is_trained_again_from_that_be
     """The CAMeLBERT path, offline: the served model's recipe starts from the "pretrained" directory,
     so a training from Label Studio fine-tunes that BERT again, with its own vocabulary."""
     model = tmp_path / "camelbert-like"
-    result = run_script(
-        "train.py", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(model),
+    result = run_command(
+        "train", "--config", "configs/camelbert-msa.yaml", "--output-dir", str(model),
         *sets(f"model={pretrained_dir}", "revision=main", "num_train_epochs=1", "max_length=128", "stride=32", "bf16=false"),
     )
     assert result.returncode == 0, result.stderr[-3000:]

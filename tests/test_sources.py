@@ -9,15 +9,15 @@ from collections import Counter
 import pytest
 import torch
 
-from arabic_ner.annotations import labelstudio_task
-from arabic_ner.config import Config, ScratchModel, Source, load_config, parse_label_map
-from arabic_ner.corpora import dev_split, held_out, k_folds
-from arabic_ner.document import Document, Span
-from arabic_ner.modeling import replace_classifier
-from arabic_ner.problems import UserError
-from arabic_ner.training import LengthBucketSampler
+from arabic_ner.core.config import Config, ScratchModel, Source, load_config, parse_label_map
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.problems import UserError
+from arabic_ner.data.labelstudio_json import labelstudio_task
+from arabic_ner.model.building import replace_classifier
+from arabic_ner.training.corpora import dev_split, held_out, k_folds
+from arabic_ner.training.trainer import LengthBucketSampler
 
-from conftest import marked, one_line_errors, run_script, sets, tiny_overrides, write_ls
+from conftest import marked, one_line_errors, run_command, sets, tiny_overrides, write_ls
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 
@@ -59,14 +59,14 @@ def test_label_map_on_the_command_line():
 
 
 def test_map_without_files_on_the_command_line_is_one_line():
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--map", "PERS=null", "--check")
+    result = run_command("train", "--config", "configs/tiny.yaml", "--map", "PERS=null", "--check")
     assert result.returncode == 2 and result.stderr.strip() == (
         "--map applies to the files given with --train or --dev; in a config, give each source a label_map"
     )
 
 
 def test_sources_that_all_weigh_nothing_are_refused():
-    from arabic_ner.training import training_data
+    from arabic_ner.training.trainer import training_data
 
     config = load_config("configs/tiny.yaml", tiny_overrides(**{"train": "[{path: a.json, weight: 0}]", "dev_fraction": 0}))
     doc = marked("قصف ⟦ORG|داعش⟧", "a")
@@ -168,7 +168,7 @@ def test_mixed_sources_train_with_maps_weights_and_holdout(tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "model"
-    result = run_script("train.py", "--config", str(config), "--output-dir", str(out), *sets(*tiny_overrides(num_train_epochs=2)))
+    result = run_command("train", "--config", str(config), "--output-dir", str(out), *sets(*tiny_overrides(num_train_epochs=2)))
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["train"]["spans_per_label"]["COUNT"] == 20 and metrics["train"]["spans_per_label"]["LOC"] == 4 + 20
@@ -177,10 +177,10 @@ def test_mixed_sources_train_with_maps_weights_and_holdout(tmp_path):
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "weight 0.5; labels mapped PERS → dropped, GPE → LOC, CARDINAL → COUNT; always trained on, never held out" in card
 
-    unmapped = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(corpus), "--check")
+    unmapped = run_command("train", "--config", "configs/tiny.yaml", "--train", str(corpus), "--check")
     assert unmapped.returncode == 1
     assert "labels neither declared nor mapped: CARDINAL (20 entities" in "\n".join(one_line_errors(unmapped.stderr))
-    mapped = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(corpus), "--check",
+    mapped = run_command("train", "--config", "configs/tiny.yaml", "--train", str(corpus), "--check",
                         "--map", "PERS=null", "--map", "GPE=LOC", "--map", "CARDINAL=COUNT")
     assert mapped.returncode == 0, mapped.stderr[-2000:]
     assert "spans per label: LOC 20, ORG 20, WEAPON 0, COUNT 20, DATE 0" in mapped.stdout
@@ -191,14 +191,14 @@ def test_init_from_another_token_classifier(tmp_path):
     corpus = tmp_path / "public.txt"
     corpus.write_text("\n".join([ANER_STYLE] * 20), encoding="utf-8")
     first = tmp_path / "first"
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(corpus), "--output-dir", str(first),
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(corpus), "--output-dir", str(first),
                         *sets(*tiny_overrides(num_train_epochs=2), "labels=[LOC, ORG, PERS]", "dev_fraction=0"), "--map", "GPE=LOC",
                         "--map", "CARDINAL=null")
     assert result.returncode == 0, result.stderr[-3000:]
     articles = [marked(f"قصف ⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧ يوم {i}", f"a{i}") for i in range(3)]
     gold = write_ls(tmp_path / "articles.json", [labelstudio_task(d) | {"id": i} for i, d in enumerate(articles)])
     second = tmp_path / "second"
-    result = run_script("train.py", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(second),
+    result = run_command("train", "--config", "configs/tiny.yaml", "--train", str(gold), "--output-dir", str(second),
                         *sets(*tiny_overrides(num_train_epochs=1), f"init_from={first}"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"init_from {first}: encoder and tokenizer reused; classifier rows copied for O, B-LOC, I-LOC, B1-LOC, B2-LOC, B-ORG" in result.stderr
@@ -213,7 +213,7 @@ def test_init_from_another_token_classifier(tmp_path):
 
 
 def test_spans_that_include_proclitics_move_out_where_the_corpus_attests_the_stem():
-    from arabic_ner.annotations import move_proclitics_out
+    from arabic_ner.data.labelstudio_json import move_proclitics_out
 
     def doc(source):
         return marked(source, source[:6])

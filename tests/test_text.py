@@ -1,6 +1,6 @@
 import pytest
 
-from arabic_ner.text import split_words
+from arabic_ner.core.words import split_words
 
 
 def surfaces(text):

@@ -1,0 +1,76 @@
+"""Serve a model to Label Studio: predictions when tasks open or are imported, training from Label Studio.
+
+    export LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=...   # only needed for training
+    arabic-ner serve --model models/tiny                                    # http://127.0.0.1:9090
+
+Then in Label Studio: the project's Settings > Model > Connect Model, URL http://127.0.0.1:9090
+(Label Studio refuses local addresses unless it runs with ML_BLOCK_LOCAL_IP=false).
+
+Its "Start Training" button exports the project's completed annotations, trains a new model with
+the served model's recipe (its training_config.yaml, or --train-config) by running arabic-ner train
+in the background, and serves the new model when it is done; a failed training leaves the running
+model serving. The Label Studio URL and key come from the environment only and are never printed.
+The backend binds to 127.0.0.1 unless --host says otherwise. The protocol, route by route, is
+described in arabic_ner.labelstudio.backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from ..core.problems import UserError
+from ..labelstudio.backend import MAX_REQUEST_MB, Options
+from .common import positive
+
+log = logging.getLogger("arabic_ner.serve")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="arabic-ner serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, metavar="DIR", help="trained model directory to serve")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=positive, default=9090, help="default 9090")
+    parser.add_argument("--models-dir", metavar="DIR", help="where models trained from Label Studio go (default: beside --model)")
+    parser.add_argument("--train-config", metavar="YAML", help="the recipe for training from Label Studio (default: --model's training_config.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for that training, as arabic-ner train --set")
+    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_MB, help=f"largest request accepted (default {MAX_REQUEST_MB})")
+    parser.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
+    return parser.parse_args(argv)
+
+
+def options_from(args) -> Options:
+    model = Path(args.model)
+    train_config = Path(args.train_config) if args.train_config else model / "training_config.yaml"
+    if args.train_config and not train_config.is_file():
+        raise UserError(f"{train_config}: --train-config not found")
+    if not train_config.is_file():
+        train_config = None
+    models_dir = Path(args.models_dir) if args.models_dir else model.resolve().parent
+    return Options(args.model, models_dir, train_config, args.set, args.device, args.batch_size)
+
+
+def main(argv=None) -> int:
+    import uvicorn
+
+    from ..labelstudio.backend import Backend, build_app
+    from ..model.precision import check_device
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    package = logging.getLogger("arabic_ner")  # a server's log: time, level and source on every line, the library's too
+    package.handlers.clear()
+    package.propagate = True
+    check_device(args.device)
+    options = options_from(args)
+    backend = Backend(options)
+    if options.train_config is None:
+        log.warning("%s has no training_config.yaml: training from Label Studio is off (give --train-config)", args.model)
+    elif not (os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY")):
+        log.warning("LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not both set: training from Label Studio will be refused until they are")
+    log.info("Label Studio model backend at http://%s:%d (Settings > Model > Connect Model)", args.host, args.port)
+    uvicorn.run(build_app(backend, args.max_request_mb), host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,212 @@
+"""Where predict.py reads documents from, one document at a time.
+
+Inputs: a ``.txt`` file, a folder of ``.txt`` files, a JSONL file of ``{"id", "text"}`` lines,
+or a Label Studio tasks JSON (a list of ``{"data": {"text": ...}}``, streamed with ijson).
+Text files are read with ``newline=""`` so CRLF survives and offsets refer to the exact file text.
+
+A problem with the input as a whole (a missing path, an unknown type, a UTF-16 file, invalid
+JSON) is found by :func:`iter_input` before the first document is read, and raises a
+UserError. A problem with one document (not UTF-8, a lone surrogate, an id that is not a string
+or a number, no text) makes that document an error record, so the batch goes on and every
+input document still gets one output record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+from ..core.document import Document
+from ..core.problems import UserError
+from .labelstudio_json import SURROGATE, load_json, task_id
+
+log = logging.getLogger(__name__)
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def read_text_file(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def iter_input(path: str | Path) -> Iterator[Document]:
+    """Documents from ``path``, lazily and in a stable order (folders: sorted by file name), after
+    checking the input as a whole. Every document is yielded, error records included."""
+    path = Path(path)
+    if path.is_dir():
+        documents = _iter_folder(path, _folder_files(path))
+    elif not path.exists():
+        raise UserError(f"{path}: input not found; give a .txt file, a folder of them, a .jsonl or a Label Studio .json")
+    elif not path.is_file():
+        raise UserError(f"{path}: not a regular file; give a .txt file, a folder of them, a .jsonl or a Label Studio .json")
+    elif path.suffix.lower() == ".txt":
+        documents = iter([_text_document(path)])
+    elif path.suffix.lower() == ".jsonl":
+        _refuse_utf16(path)
+        documents = _iter_jsonl(path)
+    elif path.suffix.lower() == ".json":
+        _refuse_utf16(path)
+        check_json(path)
+        documents = _iter_tasks(path)
+    else:
+        raise UserError(f"{path}: unknown input type {path.suffix!r}; use .txt, a folder, .jsonl or .json")
+    return _warn_duplicates(documents, path)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The folder's ``.txt`` files (any case), sorted; says what else it holds, so nothing is skipped without a word."""
+    files, others = [], []
+    for entry in sorted(folder.iterdir()):
+        if entry.suffix.lower() == ".txt" and (entry.is_file() or not entry.exists()):
+            files.append(entry)  # a dangling link becomes an error record
+        else:
+            others.append(entry.name + ("/" if entry.is_dir() else ""))
+    if not files:
+        raise UserError(f"{folder}: the folder has no .txt files" + (f" (it has {_names(others)})" if others else ""))
+    if others:
+        log.info(f"note: {folder}: {len(others)} entries that are not .txt files were left out: {_names(others)}")
+    return files
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+
+
+def _iter_folder(folder: Path, files: list[Path]) -> Iterator[Document]:
+    for file in files:
+        yield _text_document(file)
+
+
+def _text_document(path: Path) -> Document:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head in UTF16_BOMS:
+            return _failed(path.stem, path, f"{path}: UTF-16 text; convert it: iconv -f UTF-16 -t UTF-8 {path.name} > out.txt")
+        return Document(path.stem, read_text_file(path), source=str(path))
+    except UnicodeDecodeError as exc:
+        return _failed(path.stem, path, f"{path}: not UTF-8 (byte {exc.start}); convert it, e.g. iconv -f cp1256 -t utf-8")
+    except OSError as exc:
+        return _failed(path.stem, path, f"{path}: cannot be read ({exc.strerror or exc})")
+
+
+def _failed(doc_id: str, path: Path, error: str) -> Document:
+    return Document(doc_id, "", source=str(path), error=error)
+
+
+def _refuse_utf16(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] in UTF16_BOMS or (len(head) == 4 and (head[1::2] == b"\0\0" or head[0::2] == b"\0\0")):
+        raise UserError(f"{path}: UTF-16 text; convert it to UTF-8: iconv -f UTF-16 -t UTF-8 {path.name} > utf8{path.suffix}")
+
+
+def _iter_jsonl(path: Path) -> Iterator[Document]:
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            where = f"{path}: line {number}"
+            if number == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM):]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield _failed(f"line {number}", path, f"{where}: not UTF-8 (byte {exc.start} of the line)")
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield _failed(f"line {number}", path, f"{where}, column {exc.colno}: malformed JSON: {exc.msg}")
+                continue
+            if not isinstance(record, dict):
+                yield _failed(f"line {number}", path, f'{where}: expected an object like {{"id": "a1", "text": "..."}}')
+                continue
+            yield _document(record.get("id", number), record.get("text"), path, where, '"text"')
+
+
+def check_json(path: Path) -> None:
+    """Parse the whole file once, without building it in memory; invalid JSON (a missing or a
+    trailing comma, text after the closing bracket) is a UserError with its line and column."""
+    import ijson
+
+    with open(path, "rb") as f:
+        _skip_bom(f)
+        try:
+            for _, event, _ in ijson.parse(f):
+                pass
+        except ijson.JSONError as exc:
+            load_json(path)  # the standard parser names the line and column
+            raise UserError(f"{path}: not valid JSON ({str(exc).splitlines()[0]}); fix it or re-export it from Label Studio") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+
+
+def _skip_bom(f) -> None:
+    if f.read(3) != UTF8_BOM:
+        f.seek(0)
+
+
+def iter_json_array(path: Path) -> Iterator:
+    """The items of a top-level JSON list (or the one top-level object), one by one."""
+    import ijson
+
+    with open(path, "rb") as f:
+        _skip_bom(f)
+        first = next(ijson.parse(f), ("", "", None))[1]
+        f.seek(0)
+        _skip_bom(f)
+        if first == "start_map":
+            yield from ijson.items(f, "", use_float=True)
+        elif first == "start_array":
+            yield from ijson.items(f, "item", use_float=True)
+        else:
+            raise UserError(f"{path}: expected a JSON list of Label Studio tasks, found a {first.replace('start_', '') or 'empty file'}")
+
+
+def _iter_tasks(path: Path) -> Iterator[Document]:
+    for n, task in enumerate(iter_json_array(path)):
+        where = f"{path}: task {task_id(task, n)}"
+        data = task.get("data") if isinstance(task, dict) else None
+        if not isinstance(data, dict):
+            yield _failed(f"#{n}", path, f'{where}: no data.text string; a task looks like {{"data": {{"text": ...}}}}')
+            continue
+        raw_id = data["doc_id"] if "doc_id" in data else task.get("id", f"#{n}")
+        yield _document(raw_id, data.get("text"), path, where, "data.text")
+
+
+def _document(raw_id, text, path: Path, where: str, text_field: str) -> Document:
+    """A document from a record's id and text, or an error record saying what is wrong with them."""
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        shown = json.dumps(raw_id, ensure_ascii=False)[:40]
+        return _failed(where.split(": ", 1)[1], path, f"{where}: the id {shown} is not a string or a whole number; give each document a string id")
+    doc_id = str(raw_id)
+    if SURROGATE.search(doc_id):
+        return _failed(doc_id.encode("utf-8", "backslashreplace").decode("ascii", "replace"), path,
+                       f"{where}: the id holds a lone UTF-16 surrogate (an invalid \\ud800-\\udfff escape); fix the id")
+    if not isinstance(text, str):
+        return _failed(doc_id, path, f"{where}: no {text_field} string")
+    bad = SURROGATE.search(text)
+    if bad:
+        return _failed(doc_id, path, f"{where}: the text holds a lone UTF-16 surrogate ({ascii(bad.group())} at character "
+                                     f"{bad.start()}), which is not a character; fix the escape in the JSON")
+    return Document(doc_id, text, source=str(path))
+
+
+def _warn_duplicates(documents: Iterator[Document], path: Path) -> Iterator[Document]:
+    """Pass documents through, warning once per id that appears again (outputs name documents by id)."""
+    from tqdm import tqdm
+
+    seen: Counter = Counter()
+    for doc in documents:
+        seen[doc.id] += 1
+        if seen[doc.id] == 2:  # tqdm.write: a line of its own, also under predict.py's progress bar
+            tqdm.write(f"warning: {path}: the id {doc.id!r} is used by more than one document; both are tagged, "
+                       "but their output records share the id", file=sys.stderr)
+        yield doc

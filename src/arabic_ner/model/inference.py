@@ -1,0 +1,210 @@
+"""Batch tagging: documents in, character spans out, streamed in input order.
+
+Documents are read in chunks. Within a chunk, every window of every document (long
+documents have several, see :mod:`arabic_ner.core.encoding`) is sorted by length and packed into
+batches under a token budget, so little work is spent on padding. Each word takes the label
+of its first piece in the window that owns it; words are decoded to spans over the original
+text. Memory stays flat however many documents stream through.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from itertools import islice
+from typing import Callable, Iterable, Iterator
+
+from ..core.alignment import tags_to_spans
+from ..core.document import Document
+from ..core.encoding import Encoder
+from ..core.words import split_words
+from .loading import check_scheme, load_trained, window_length
+from .precision import check_device, choose_precision, prepare
+
+# oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
+# many shapes, so its cache made memory creep up over the first few thousand documents. Without
+# it memory is flat from the first batch and the speed is the same (bench/predict_throughput.py).
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """How unsure the model is of one document, from its words' label distributions.
+
+    ``least_confidence`` is one minus the confidence of the document's least sure word;
+    ``mean_entropy`` is the mean, over its words, of the entropy (in nats) of the word's labels."""
+
+    words: int
+    least_confidence: float
+    mean_entropy: float
+
+
+@dataclass
+class Tagged:
+    """A tagged document: ``document.spans`` holds the predictions; ``score`` is the mean confidence
+    over its words; ``uncertainty`` says how unsure the model was (both ``None`` for a document
+    with no words)."""
+
+    document: Document
+    score: float | None
+    uncertainty: Uncertainty | None = None
+
+
+class Tagger:
+    """A trained model ready to tag text.
+
+    >>> tagger = Tagger.load("models/tiny")                       # doctest: +SKIP
+    >>> [s.label for s in tagger.tag_text("قصف التحالف مواقع لداعش")]  # doctest: +SKIP
+    ['ORG', 'ORG']
+    """
+
+    def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 256,
+                 max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
+                 dtype: str = "fp32"):
+        import torch
+
+        meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        # chosen before the model moves, so a request the device cannot honour fails with its own message
+        self.precision = choose_precision(dtype, self.device)
+        check_device(device)
+        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        self.model, self._autocast = prepare(model, self.precision, self.device)
+        max_length = window_length(tokenizer.model_max_length, model.config)
+        if stride is None:
+            stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
+        self.encoder = Encoder(tokenizer, max_length, stride)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.batch_size = batch_size
+        self.max_batch_tokens = max(max_batch_tokens, max_length)
+        self.chunk_documents = chunk_documents
+
+    @classmethod
+    def load(cls, path: str, allow_pickle: bool = False, **kwargs) -> Tagger:
+        tokenizer, model = load_trained(path, allow_pickle=allow_pickle)
+        return cls(model, tokenizer, **kwargs)
+
+    def tag_text(self, text: str) -> list:
+        """The spans of one text."""
+        return next(self.tag([Document("text", text)])).document.spans
+
+    def tag(self, documents: Iterable[Document], stop: Callable[[], bool] | None = None) -> Iterator[Tagged]:
+        """Tag documents lazily, yielding them in input order with ``spans`` replaced by predictions.
+
+        A document is yielded as soon as it and every document before it are done. If ``stop()``
+        turns true, tagging ends after the current batch, having yielded every finished document
+        that continues the input order (so a later run can resume right after them).
+        Documents with ``error`` set are passed through untouched.
+        """
+        documents = iter(documents)
+        while chunk := list(islice(documents, self.chunk_documents)):
+            stopped = yield from self._tag_chunk(chunk, stop or (lambda: False))
+            if stopped:
+                return
+
+    def _tag_chunk(self, chunk: list[Document], stop: Callable[[], bool]):
+        import torch
+
+        encodings = self._encode(chunk)
+        labels = [[0] * len(enc.words) for enc in encodings]
+        scores = [[1.0] * len(enc.words) for enc in encodings]
+        entropies = [[0.0] * len(enc.words) for enc in encodings]
+        pending = [len(enc.windows) for enc in encodings]
+        emitted = 0
+
+        def finished():
+            nonlocal emitted
+            while emitted < len(chunk) and pending[emitted] == 0:
+                yield self._result(chunk[emitted], encodings[emitted], labels[emitted], scores[emitted], entropies[emitted])
+                emitted += 1
+
+        yield from finished()
+        windows = [(d, k) for d, enc in enumerate(encodings) for k in range(len(enc.windows))]
+        windows.sort(key=lambda dk: -_length(encodings[dk[0]].windows[dk[1]]))
+        for batch in self._batches(windows, encodings):
+            inputs = [self.encoder.inputs(encodings[d], k) for d, k in batch]
+            width = len(inputs[0])  # sorted longest first
+            ids = torch.full((len(inputs), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(inputs), width), dtype=torch.long)
+            for row, seq in enumerate(inputs):
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            # Only the first piece of each owned word is read, so gather those rows before the softmax.
+            rows, cols, targets = [], [], []
+            for row, (d, k) in enumerate(batch):
+                for col, word in self.encoder.reads(encodings[d], k):
+                    rows.append(row)
+                    cols.append(col)
+                    targets.append((d, word))
+            with torch.inference_mode(), self._autocast():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                picked = logits[torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device)]
+                probs = picked.float().softmax(-1)
+                best, best_ids = probs.max(-1)
+                entropy = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+            for (d, w), label_id, prob, ent in zip(targets, best_ids.tolist(), best.tolist(), entropy.tolist()):
+                labels[d][w] = label_id
+                scores[d][w] = prob
+                entropies[d][w] = ent
+            for d, _ in batch:
+                pending[d] -= 1
+            yield from finished()
+            if stop():
+                return True
+        return False
+
+    def _encode(self, chunk: list[Document]) -> list:
+        """The chunk's encodings. A document that cannot be split or encoded becomes an error record
+        in ``chunk`` (encoded as no words), so one bad document never stops the batch."""
+        try:
+            return self.encoder.encode([split_words(doc.text) if not doc.error else [] for doc in chunk])
+        except Exception:  # find the culprit: encode each document alone
+            pass
+        encodings = []
+        for i, doc in enumerate(chunk):
+            try:
+                (encoding,) = self.encoder.encode([split_words(doc.text) if not doc.error else []])
+            except Exception as exc:
+                chunk[i] = Document(doc.id, doc.text, [], doc.source, error=f"{doc.source or doc.id}: document {doc.id!r} "
+                                    f"could not be tokenised ({type(exc).__name__}: {str(exc)[:200]}); please report this with the text")
+                (encoding,) = self.encoder.encode([[]])
+            encodings.append(encoding)
+        return encodings
+
+    def _result(self, doc: Document, enc, doc_labels: list[int], doc_scores: list[float], doc_entropies: list[float]) -> Tagged:
+        if doc.error:
+            return Tagged(doc, None)
+        tags = [self.id2label[i] for i in doc_labels]
+        spans = tags_to_spans(enc.words, tags, doc_scores)
+        if not doc_scores:
+            return Tagged(Document(doc.id, doc.text, spans, doc.source), None)
+        n = len(doc_scores)
+        uncertainty = Uncertainty(n, 1.0 - min(doc_scores), sum(doc_entropies) / n)
+        return Tagged(Document(doc.id, doc.text, spans, doc.source), sum(doc_scores) / n, uncertainty)
+
+    def _batches(self, windows, encodings) -> Iterator[list]:
+        """Pack length-sorted windows (longest first) into batches of at most ``batch_size`` rows and
+        ``max_batch_tokens`` padded tokens, starting a new batch rather than padding a window by more
+        than a twentieth of the batch's width (2 tokens for short ones): padding is work the model does
+        for nothing, and on a CPU an extra, smaller batch costs less than a few padded tokens per row."""
+        batch: list = []
+        width = 0
+        extra = len(self.encoder.prefix) + len(self.encoder.suffix)
+        for d, k in windows:
+            length = _length(encodings[d].windows[k]) + extra
+            if batch and (
+                len(batch) >= self.batch_size
+                or width * (len(batch) + 1) > self.max_batch_tokens
+                or width - length > max(2, width // 20)
+            ):
+                yield batch
+                batch = []
+            if not batch:
+                width = length
+            batch.append((d, k))
+        if batch:
+            yield batch
+
+
+def _length(window: tuple[int, int]) -> int:
+    return window[1] - window[0]

@@ -1,0 +1,120 @@
+"""Driving the real Label Studio server of ``labelstudio_server.py`` and the model backend, as a user and
+an annotator would: projects, tasks and annotations through Label Studio's API, and ``arabic-ner serve``
+started in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from arabic_ner.core.document import Document, Span
+from arabic_ner.core.problems import Problems
+from arabic_ner.data.inputs import iter_input
+from arabic_ner.data.labelstudio_json import read_annotations, result_item
+from arabic_ner.labelstudio.client import labeling_config
+
+from conftest import ARABIC_NER, ROOT
+from labelstudio_server import free_port
+
+LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
+
+
+RAW = ROOT / "data" / "raw"
+CONFIG = labeling_config(LABELS)
+
+
+def project_id(server, title: str) -> int:
+    return next(p.id for p in server.client().projects.list(title=title) if p.title == title)
+
+
+def tasks_of(server, project: int) -> list[dict]:
+    return [t.model_dump(mode="json") for t in server.client().tasks.list(project=project, fields="all")]
+
+
+def annotate(server, task: dict, spans: list[Span], **fields) -> None:
+    """Submit an annotation the way the labeling screen does."""
+    doc = Document(task["data"].get("doc_id", str(task["id"])), task["data"]["text"], spans)
+    result = [result_item(doc, span, i) for i, span in enumerate(spans)]
+    server.client().annotations.create(id=task["id"], result=result, was_cancelled=False, lead_time=12.5, **fields)
+
+
+def gold_documents() -> dict[str, Document]:
+    return {d.id: d for d in read_annotations(ROOT / "annotations" / "corpus.json", LABELS, Problems())}
+
+
+@dataclass
+class RunningBackend:
+    url: str
+    log: Path
+    process: subprocess.Popen
+    models_dir: Path
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.url + "/health", timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def start_backend(label_studio, model: Path, work: Path, *extra: str, command: tuple[str, ...] = (str(ARABIC_NER),),
+                  env: dict | None = None, cwd: Path = ROOT) -> RunningBackend:
+    """``arabic-ner serve`` as a user starts it (``command``, in ``cwd``), with the URL and key in its environment."""
+    port = free_port()
+    env = {**(os.environ if env is None else env), "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token}
+    log = work / "backend.log"
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [*command, "serve", "--model", str(model), "--port", str(port), "--models-dir", str(work / "models"), *extra],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    backend = RunningBackend(f"http://127.0.0.1:{port}", log, process, work / "models")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the backend exited with status {process.returncode}:\n{backend.log_tail()}")
+        try:
+            backend.health()
+            return backend
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the backend did not answer within 120 s:\n{backend.log_tail()}")
+
+
+def stop(backend: RunningBackend) -> None:
+    if backend.process.poll() is None:
+        os.killpg(backend.process.pid, signal.SIGTERM)
+        backend.process.wait(timeout=30)
+
+
+def connected_project(label_studio, backend, title: str):  # noqa: F811
+    """A project whose tasks are the five articles, with the backend connected under Settings > Model."""
+    client = label_studio.client()
+    project = client.projects.create(title=title, label_config=CONFIG)
+    client.projects.import_tasks(id=project.id, request=[{"data": {"text": d.text, "doc_id": d.id}} for d in iter_input(RAW)])
+    ml = client.ml.create(project=project.id, url=backend.url, title="arabic-ner")
+    return project, ml
+
+
+def retrieve_predictions(label_studio, project_id: int) -> None:  # noqa: F811
+    """Label Studio's Data Manager action "Retrieve predictions", on every task."""
+    label_studio.client().actions.create(id="retrieve_tasks_predictions", project=project_id, selected_items={"all": True, "excluded": []})
+
+
+def post(backend: RunningBackend, path: str, body: bytes) -> tuple[int, str]:
+    """The status of a POST to the running backend, and its ``error`` ("" when there is none)."""
+    request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read()).get("error", "")
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())["error"]
