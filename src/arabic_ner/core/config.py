@@ -1,4 +1,4 @@
-"""Typed training configuration: a YAML file maps onto :class:`Config`, which checks itself.
+"""Typed training configuration: a YAML file maps onto :class:`Config`, a pydantic model that checks itself.
 
 An unknown key is an error that names the key (and the nearest known one). Keys follow
 transformers' ``TrainingArguments`` wherever one exists, so ``--set learning_rate=3e-5``
@@ -7,15 +7,14 @@ means what a transformers user expects. The resolved config is saved next to eve
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import math
-import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, ClassVar, TypeVar
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .labels import label_names
 from .problems import UserError
@@ -25,37 +24,48 @@ SCRATCH = "scratch"
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt")
 
 
-def key(default, help: str):
-    """A config field with its default and its help text: the one place the text lives. Each
-    ``configs/*.yaml`` gives it as the key's comment (a test checks that they agree)."""
-    if callable(default):
-        return field(default_factory=default, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+def _number(value):
+    """YAML reads 5e-5 as a string (it wants 5.0e-5): take any string that Python reads as a float."""
+    try:
+        return float(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
-def help_of(cls, name: str) -> str:
-    """The help text of field ``name`` of config class ``cls``."""
-    return next(f.metadata["help"] for f in dataclasses.fields(cls) if f.name == name)
+T = TypeVar("T")
+Number = Annotated[float, BeforeValidator(_number)]
+OneOrMore = Annotated[list[T], BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
 
 
-@dataclass
-class ScratchModel:
+def help_of(cls: type[BaseModel], name: str) -> str:
+    """The help text of field ``name`` of config class ``cls``: the field's description, which each
+    ``configs/*.yaml`` gives as the key's comment (a test checks that they agree)."""
+    return cls.model_fields[name].description
+
+
+class Keys(BaseModel):
+    """A block of config keys: no unknown keys, no type conversions beyond YAML's own (but 5e-5 is a float)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ScratchModel(Keys):
     """A small BERT initialised from random weights, with a WordPiece vocabulary trained on the training texts."""
 
-    num_hidden_layers: int = key(4, "transformer layers (int >= 1)")
-    hidden_size: int = key(256, "width; must be divisible by num_attention_heads")
-    num_attention_heads: int = key(4, "attention heads")
-    intermediate_size: int = key(1024, "feed-forward width, usually 4 x hidden_size")
-    vocab_size: int = key(8000, "most WordPiece pieces: all characters seen, then the most frequent training words (or pieces)")
-    min_frequency: int = key(1, "a piece must occur this often in the training texts to be learnt (int >= 1)")
-    vocabulary: str = key("words", '"words": characters + whole words; "subwords": byte-pair word pieces, as pretrained BERTs')
-    dropout: float = key(0.1, "dropout on hidden states and attention weights, 0 <= p < 1 (BERT's 0.1)")
+    VOCABULARIES: ClassVar[tuple[str, ...]] = ("words", "subwords")
 
-    VOCABULARIES: typing.ClassVar[tuple[str, ...]] = ("words", "subwords")
+    num_hidden_layers: int = Field(4, description="transformer layers (int >= 1)")
+    hidden_size: int = Field(256, description="width; must be divisible by num_attention_heads")
+    num_attention_heads: int = Field(4, description="attention heads")
+    intermediate_size: int = Field(1024, description="feed-forward width, usually 4 x hidden_size")
+    vocab_size: int = Field(8000, description="most WordPiece pieces: all characters seen, then the most frequent training words (or pieces)")
+    min_frequency: int = Field(1, description="a piece must occur this often in the training texts to be learnt (int >= 1)")
+    vocabulary: str = Field("words", description='"words": characters + whole words; "subwords": byte-pair word pieces, as pretrained BERTs')
+    dropout: Number = Field(0.1, description="dropout on hidden states and attention weights, 0 <= p < 1 (BERT's 0.1)")
 
     def check(self) -> list[str]:
-        problems = [f"scratch.{f.name}: {getattr(self, f.name)} must be 1 or more"
-                    for f in dataclasses.fields(self) if f.type in (int, "int") and getattr(self, f.name) < 1]
+        problems = [f"scratch.{name}: {getattr(self, name)} must be 1 or more"
+                    for name, info in type(self).model_fields.items() if info.annotation is int and getattr(self, name) < 1]
         if not 0 <= self.dropout < 1:
             problems.append(f"scratch.dropout: {self.dropout} must be at least 0 and below 1")
         if self.vocabulary not in self.VOCABULARIES:
@@ -66,20 +76,25 @@ class ScratchModel:
         return problems
 
 
-@dataclass
-class Source:
-    """One annotation file to learn from (or score on), with how to read it. In YAML, a plain path
-    stands for ``{path: PATH}``."""
+class Source(Keys):
+    """One annotation file to learn from (or score on), with how to read it. In YAML (and as the one
+    positional argument), a plain path stands for ``{path: PATH}``."""
 
-    SHORTHAND = "path"  # the field a plain string fills
+    path: str = Field("", description="a Label Studio JSON export or a CoNLL-style file")
+    label_map: dict[str, str | None] = Field(default_factory=dict, description="the file's label -> a declared label, or null to drop it")
+    weight: Number = Field(1.0, description="how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)")
+    holdout: bool = Field(True, description="dev split and CV folds draw on its documents; false: always trained on")
+    skip_bad_lines: bool = Field(False, description="CoNLL: skip lines that cannot be read, with a warning, instead of stopping")
+    spans_include_proclitics: bool = Field(False, description="its entities include attached و ف ب ل ك (ANERcorp): move them out, "
+                                                              "see annotations.move_proclitics_out")
 
-    path: str = key("", "a Label Studio JSON export or a CoNLL-style file")
-    label_map: dict[str, str | None] = key(dict, "the file's label -> a declared label, or null to drop it")
-    weight: float = key(1.0, "how often each training window is seen per epoch (0.1: a tenth of them, drawn anew each epoch)")
-    holdout: bool = key(True, "dev split and CV folds draw on its documents; false: always trained on")
-    skip_bad_lines: bool = key(False, "CoNLL: skip lines that cannot be read, with a warning, instead of stopping")
-    spans_include_proclitics: bool = key(False, "its entities include attached و ف ب ل ك (ANERcorp): move them out, "
-                                                "see annotations.move_proclitics_out")
+    def __init__(self, path: str | None = None, /, **keys) -> None:
+        super().__init__(**keys if path is None else {"path": path, **keys})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_path_alone(cls, value):
+        return {"path": value} if isinstance(value, str) else value
 
     def check(self, labels: list[str], where: str) -> list[str]:
         problems = []
@@ -93,41 +108,42 @@ class Source:
         return problems
 
 
-@dataclass
-class TrainerKeys:
+class TrainerKeys(Keys):
     """The keys a config passes to the Hugging Face Trainer, named as in ``TrainingArguments``; shared
     by :class:`Config` and :class:`PretrainConfig`, written after a config's own keys."""
 
-    LAST: typing.ClassVar[tuple[str, ...]] = ()  # a subclass's own keys that go after these in YAML
+    LAST: ClassVar[tuple[str, ...]] = ()  # a subclass's own keys that go after these in YAML
 
-    num_train_epochs: float = key(10.0, "passes over the training windows (float)")
-    learning_rate: float = key(5e-5, "peak AdamW learning rate")
-    per_device_train_batch_size: int = key(8, "windows per training step and device")
-    per_device_eval_batch_size: int = key(32, "windows per evaluation step")
-    gradient_accumulation_steps: int = key(1, "steps to accumulate before an update")
-    weight_decay: float = key(0.01, "AdamW weight decay")
-    warmup_steps: float = key(0.1, "warm-up: a fraction (< 1) of all steps, or a number of steps")
-    lr_scheduler_type: str = key("linear", "transformers scheduler name: linear, cosine, constant, ...")
-    seed: int = key(42, "random seed: model init, shuffling, the dev split (pretraining: the masks)")
-    bf16: bool = key(False, "bfloat16 mixed precision on a GPU, or on a CPU with native bf16 (AVX512-BF16/AMX); else fp32, with a note")
-    fp16: bool = key(False, "float16 mixed precision, GPUs only (choose one of bf16/fp16)")
-    logging_steps: int = key(10, "log the training loss every N steps")
+    num_train_epochs: Number = Field(10.0, description="passes over the training windows (float)")
+    learning_rate: Number = Field(5e-5, description="peak AdamW learning rate")
+    per_device_train_batch_size: int = Field(8, description="windows per training step and device")
+    per_device_eval_batch_size: int = Field(32, description="windows per evaluation step")
+    gradient_accumulation_steps: int = Field(1, description="steps to accumulate before an update")
+    weight_decay: Number = Field(0.01, description="AdamW weight decay")
+    warmup_steps: Number = Field(0.1, description="warm-up: a fraction (< 1) of all steps, or a number of steps")
+    lr_scheduler_type: str = Field("linear", description="transformers scheduler name: linear, cosine, constant, ...")
+    seed: int = Field(42, description="random seed: model init, shuffling, the dev split (pretraining: the masks)")
+    bf16: bool = Field(False, description="bfloat16 mixed precision on a GPU, or on a CPU with native bf16 (AVX512-BF16/AMX); else fp32, with a note")
+    fp16: bool = Field(False, description="float16 mixed precision, GPUs only (choose one of bf16/fp16)")
+    logging_steps: int = Field(10, description="log the training loss every N steps")
 
-    def trainer_problems(self) -> list[str]:
-        """Problems with the values passed to the Trainer."""
-        problems = []
-        for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps"):
-            value = getattr(self, name)
-            if not math.isfinite(value):
-                problems.append(f"{name}: {value} is not a finite number")
+    @model_validator(mode="after")
+    def _check(self):
+        """Check values that types alone cannot; raise a UserError that says what to change."""
+        if problems := self.problems():
+            raise UserError(*(f"config error: {p}" for p in problems))
+        return self
+
+    def problems(self) -> list[str]:
+        """Problems with the values passed to the Trainer (a subclass adds its own)."""
+        problems = [f"{name}: {getattr(self, name)} is not a finite number"
+                    for name in ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps") if not math.isfinite(getattr(self, name))]
         for name in ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
                      "gradient_accumulation_steps", "logging_steps"):
             value = getattr(self, name)
             if math.isfinite(value) and not value > 0:
                 problems.append(f"{name}: {value} must be positive")
-        for name in ("weight_decay", "warmup_steps"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name}: {getattr(self, name)} must be 0 or more")
+        problems += [f"{name}: {getattr(self, name)} must be 0 or more" for name in ("weight_decay", "warmup_steps") if getattr(self, name) < 0]
         if self.lr_scheduler_type not in SCHEDULERS:
             close = difflib.get_close_matches(self.lr_scheduler_type, SCHEDULERS, n=1)
             problems.append(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
@@ -155,46 +171,45 @@ class TrainerKeys:
 
     def to_dict(self) -> dict:
         """The config as its YAML file has it: the class's own keys, then the Trainer's, then ``LAST``."""
-        plain = dataclasses.asdict(self)
-        trainer = [f.name for f in dataclasses.fields(TrainerKeys)]
+        plain = self.model_dump()
+        trainer = list(TrainerKeys.model_fields)
         own = [k for k in plain if k not in trainer and k not in self.LAST]
         return {k: plain[k] for k in own + trainer + list(self.LAST)}
 
+    def save(self, path: str | Path) -> None:
+        """Write the config as YAML, in :meth:`to_dict`'s order, under a one-line comment."""
+        Path(path).write_text(f"# {self.HEADER}\n" + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-@dataclass
+
 class Config(TrainerKeys):
-    FILE: typing.ClassVar[str] = "training_config.yaml"  # saved beside the model and its checkpoints
-    LAST: typing.ClassVar[tuple[str, ...]] = ("max_train_documents",)
+    FILE: ClassVar[str] = "training_config.yaml"  # saved beside the model and its checkpoints
+    HEADER: ClassVar[str] = "The resolved configuration this model was trained with (arabic_ner)."
+    LAST: ClassVar[tuple[str, ...]] = ("max_train_documents",)
 
-    model: str = key("CAMeL-Lab/bert-base-arabic-camelbert-msa", '"scratch" (random init, the scratch block), a Hub id, or a local model directory')
-    revision: str = key("main", "Hub revision (branch, tag or commit); ignored for scratch and local directories")
-    scratch: ScratchModel | None = key(None, "only read when model is scratch")
-    labels: list[str] = key(lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"], "entity types; saved as the model's id2label (O, B-X, I-X)")
-    train: list[Source] = key(lambda: [Source("annotations/corpus.json")],
-                              "Label Studio JSON exports and/or CoNLL-style files, any name (--train overrides)")
-    dev: Source | None = key(None, "dev annotations (a path or a source mapping); null = split dev_fraction of the training documents off, by document")
-    init_from: str | None = key(None, "a token classifier (directory or Hub id) to start from: its encoder, tokenizer and the classifier rows "
-                                      "of labels with the same name")
-    dev_fraction: float = key(0.2, "share of documents held out for dev when dev is null (0 = no dev, keep the last epoch)")
-    max_length: int = key(512, "tokens per window, special tokens included; longer documents are windowed")
-    stride: int = key(128, "overlap between windows, in tokens (0 .. (max_length-2)/2)")
-    output_dir: str = key("models/camelbert-msa", "the saved model directory (--output-dir overrides)")
-    max_train_documents: int | None = key(None, "debug: train on the first N documents only")
+    model: str = Field("CAMeL-Lab/bert-base-arabic-camelbert-msa",
+                       description='"scratch" (random init, the scratch block), a Hub id, or a local model directory')
+    revision: str = Field("main", description="Hub revision (branch, tag or commit); ignored for scratch and local directories")
+    scratch: ScratchModel | None = Field(None, description="only read when model is scratch")
+    labels: OneOrMore[str] = Field(default_factory=lambda: ["LOC", "ORG", "WEAPON", "COUNT", "DATE"],
+                                   description="entity types; saved as the model's id2label (O, B-X, I-X)")
+    train: OneOrMore[Source] = Field(default_factory=lambda: [Source("annotations/corpus.json")],
+                                     description="Label Studio JSON exports and/or CoNLL-style files, any name (--train overrides)")
+    dev: Source | None = Field(None, description="dev annotations (a path or a source mapping); null = split dev_fraction of the "
+                                                 "training documents off, by document")
+    init_from: str | None = Field(None, description="a token classifier (directory or Hub id) to start from: its encoder, tokenizer "
+                                                    "and the classifier rows of labels with the same name")
+    dev_fraction: Number = Field(0.2, description="share of documents held out for dev when dev is null (0 = no dev, keep the last epoch)")
+    max_length: int = Field(512, description="tokens per window, special tokens included; longer documents are windowed")
+    stride: int = Field(128, description="overlap between windows, in tokens (0 .. (max_length-2)/2)")
+    output_dir: str = Field("models/camelbert-msa", description="the saved model directory (--output-dir overrides)")
+    max_train_documents: int | None = Field(None, description="debug: train on the first N documents only")
 
-    def __post_init__(self) -> None:
-        self.train = [Source(s) if isinstance(s, str) else s for s in self.train]
-        if isinstance(self.dev, str):
-            self.dev = Source(self.dev)
-        self.validate()
-
-    def validate(self) -> None:
-        """Check values that types alone cannot; raise a UserError that says what to change."""
+    def problems(self) -> list[str]:
         problems = []
         if not self.labels:
             problems.append("labels: must list at least one entity type, e.g. [LOC, ORG]")
-        for label in self.labels:
-            if not label or label == "O" or "-" in label or label != label.strip():
-                problems.append(f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)")
+        problems += [f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)"
+                     for label in self.labels if not label or label == "O" or "-" in label or label != label.strip()]
         if len(set(self.labels)) != len(self.labels):
             problems.append(f"labels: {self.labels} lists a type twice")
         if not self.train:
@@ -211,14 +226,10 @@ class Config(TrainerKeys):
         if self.model == SCRATCH and self.scratch is None and self.init_from is None:
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny.yaml)")
         if not 0 <= self.stride <= (self.max_length - 2) // 2:
-            problems.append(
-                f"stride: {self.stride} must be between 0 and (max_length - 2) / 2 = {(self.max_length - 2) // 2}"
-            )
+            problems.append(f"stride: {self.stride} must be between 0 and (max_length - 2) / 2 = {(self.max_length - 2) // 2}")
         if self.max_train_documents is not None and self.max_train_documents < 1:
             problems.append(f"max_train_documents: {self.max_train_documents} must be 1 or more (or null for all)")
-        problems += self.trainer_problems() + _model_problems(self)
-        if problems:
-            raise UserError(*(f"config error: {p}" for p in problems))
+        return problems + super().problems() + _model_problems(self)
 
     def advice(self) -> list[str]:
         advice = super().advice()
@@ -228,35 +239,33 @@ class Config(TrainerKeys):
 
     @property
     def model_labels(self) -> list[str]:
-        """The label list a new model gets, in id order (see :mod:`arabic_ner.labels`); a trained
+        """The label list a new model gets, in id order (see :mod:`arabic_ner.core.labels`); a trained
         model's own list is its ``id2label``."""
         return label_names(self.labels)
 
-    def save(self, path: str | Path) -> None:
-        save_config(self, path, "The resolved configuration this model was trained with (arabic_ner).")
 
-
-@dataclass
 class PretrainConfig(TrainerKeys):
     """Masked-language-model pretraining (``pretrain.py``): a BERT, from scratch or pretrained,
     learns to fill in masked words of unlabeled texts; the result is a ``model:`` for train.py."""
 
-    FILE: typing.ClassVar[str] = "pretraining_config.yaml"  # saved beside the model and its checkpoints
+    FILE: ClassVar[str] = "pretraining_config.yaml"  # saved beside the model and its checkpoints
+    HEADER: ClassVar[str] = "The resolved configuration this masked language model was pretrained with (arabic_ner)."
 
-    model: str = key(SCRATCH, '"scratch" (random init, the scratch block, vocabulary learnt from the texts), a Hub id, or a local BERT directory')
-    revision: str = key("main", "Hub revision (branch, tag or commit); ignored for scratch and local directories")
-    scratch: ScratchModel | None = key(None, "only read when model is scratch")
-    texts: list[str] = key(lambda: ["data/raw"], "unlabeled texts: folders of .txt articles, .txt, .jsonl or Label Studio .json files")
-    output_dir: str = key("models/pretrained", "the pretrained model directory, a model: for train.py (--output-dir overrides)")
-    max_length: int = key(128, "tokens per window, special tokens included; longer documents are windowed, never truncated")
-    mlm_probability: float = key(0.15, "share of words masked, whole words (80% [MASK], 10% a random piece, 10% kept)")
-    dev_fraction: float = key(0.05, "share of windows held out, masked once, to measure the masked-word loss before and after")
+    model: str = Field(SCRATCH, description='"scratch" (random init, the scratch block, vocabulary learnt from the texts), a Hub id, or a local BERT directory')
+    revision: str = Field("main", description=help_of(Config, "revision"))
+    scratch: ScratchModel | None = Field(None, description=help_of(Config, "scratch"))
+    texts: OneOrMore[str] = Field(default_factory=lambda: ["data/raw"],
+                                  description="unlabeled texts: folders of .txt articles, .txt, .jsonl or Label Studio .json files")
+    output_dir: str = Field("models/pretrained", description="the pretrained model directory, a model: for train.py (--output-dir overrides)")
+    max_length: int = Field(128, description="tokens per window, special tokens included; longer documents are windowed, never truncated")
+    mlm_probability: Number = Field(0.15, description="share of words masked, whole words (80% [MASK], 10% a random piece, 10% kept)")
+    dev_fraction: Number = Field(0.05, description="share of windows held out, masked once, to measure the masked-word loss before and after")
     # The Trainer's keys, with defaults for pretraining (the help text is TrainerKeys')
-    learning_rate: float = key(5e-4, help_of(TrainerKeys, "learning_rate"))
-    per_device_train_batch_size: int = key(16, help_of(TrainerKeys, "per_device_train_batch_size"))
-    logging_steps: int = key(50, help_of(TrainerKeys, "logging_steps"))
+    learning_rate: Number = Field(5e-4, description=help_of(TrainerKeys, "learning_rate"))
+    per_device_train_batch_size: int = Field(16, description=help_of(TrainerKeys, "per_device_train_batch_size"))
+    logging_steps: int = Field(50, description=help_of(TrainerKeys, "logging_steps"))
 
-    def __post_init__(self) -> None:
+    def problems(self) -> list[str]:
         problems = []
         if not self.texts:
             problems.append("texts: list at least one folder of .txt articles, .txt, .jsonl or Label Studio .json file")
@@ -266,12 +275,7 @@ class PretrainConfig(TrainerKeys):
             problems.append("model: 'scratch' needs a `scratch:` block (see configs/tiny-mlm.yaml)")
         if not 0 < self.mlm_probability < 1:
             problems.append(f"mlm_probability: {self.mlm_probability} must be between 0 and 1 (BERT masks 0.15 of the words)")
-        problems += self.trainer_problems() + _model_problems(self)
-        if problems:
-            raise UserError(*(f"config error: {p}" for p in problems))
-
-    def save(self, path: str | Path) -> None:
-        save_config(self, path, "The resolved configuration this masked language model was pretrained with (arabic_ner).")
+        return problems + super().problems() + _model_problems(self)
 
 
 def _model_problems(config: Config | PretrainConfig) -> list[str]:
@@ -287,10 +291,6 @@ def _model_problems(config: Config | PretrainConfig) -> list[str]:
     return problems + (config.scratch.check() if config.scratch is not None else [])
 
 
-def save_config(config, path: str | Path, header: str) -> None:
-    Path(path).write_text(f"# {header}\n" + yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 def parse_label_map(items: list[str]) -> dict[str, str | None]:
     """``["PERS=null", "GPE=LOC"]`` (the scripts' ``--map``) as a label map."""
     label_map = {}
@@ -302,7 +302,7 @@ def parse_label_map(items: list[str]) -> dict[str, str | None]:
     return label_map
 
 
-def load_config(path: str | Path, overrides: list[str] = (), cls=None) -> Config:
+def load_config(path: str | Path, overrides: list[str] = (), cls: type[TrainerKeys] = Config) -> Config:
     """Read a YAML config and apply ``key=value`` overrides (``scratch.hidden_size=128`` for nested
     keys). An error in a value names where the value came from: the file, or the ``--set``.
     ``cls`` is the config's type: :class:`Config` (train.py) or :class:`PretrainConfig` (pretrain.py)."""
@@ -328,7 +328,10 @@ def load_config(path: str | Path, overrides: list[str] = (), cls=None) -> Config
             raise UserError(f"--set {item}: the value is not valid YAML ({_yaml_problem(exc)}); quote it, e.g. --set 'key=\"...\"'") from None
         _set_dotted(raw, key.strip(), parsed, f"--set {item}")
         origins[key.strip()] = f"--set {item}"
-    return from_dict(cls or Config, raw, str(path), origins=origins)
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(*(_error_line(cls, error, str(path), origins) for error in exc.errors(include_url=False))) from None
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -349,73 +352,42 @@ def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
     tree[last] = value
 
 
-def from_dict(cls, raw: dict, source: str, prefix: str = "", origins: dict[str, str] | None = None):
-    """Build dataclass ``cls`` from ``raw``, checking every key and type. ``origins`` names where a
-    dotted key's value came from when not from ``source`` (``--set lr=...``)."""
-    if not isinstance(raw, dict):
-        raise UserError(f"{_origin(origins, prefix.rstrip('.'), source)}: {prefix.rstrip('.') or 'config'} must be a mapping")
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in raw.items():
-        where = _origin(origins, f"{prefix}{key}", source)
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
-            raise UserError(f"{where}: unknown config key '{prefix}{key}'{hint}")
-        kwargs[key] = _coerce(value, hints[key], where, f"{prefix}{key}", origins)
-    return cls(**kwargs)
+EXPECTED = {"int": "int", "float": "float", "bool": "bool", "string": "str", "list": "a list",
+            "dict": "a mapping like {PERS: null, GPE: LOC}", "model": "a mapping"}
 
 
-def _origin(origins: dict[str, str] | None, dotted: str, source: str) -> str:
-    """Where the value at ``dotted`` came from: the ``--set`` that set it or a section above it, else ``source``."""
-    parts = dotted.split(".")
-    for n in range(len(parts), 0, -1):
-        if origins and ".".join(parts[:n]) in origins:
-            return origins[".".join(parts[:n])]
-    return source
+def _error_line(cls: type[Keys], error: dict, source: str, origins: dict[str, str]) -> str:
+    """One pydantic error as one line: where the value came from (the file or the ``--set``), the
+    dotted key, the value and what is allowed."""
+    loc, kind = error["loc"], error["type"]
+    unknown = kind in ("extra_forbidden", "invalid_key")
+    if loc[-1:] == ("[key]",):  # a label_map's key: the label_map is wrong
+        loc = loc[:-2]
+    elif isinstance(loc[-1], int) and not unknown:  # a list's item: the list is wrong
+        loc = loc[:-1]
+    prefix = "".join(f"{part}." for part in loc[:-1] if not isinstance(part, int))  # train[0].path is 'train.path'
+    key = prefix + str(loc[-1])
+    parts = key.split(".")
+    where = next((origins[".".join(parts[:n])] for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in origins), source)
+    if unknown:
+        known = list(_model_at(cls, loc).model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        return (f"{where}: unknown config key '{key}'"
+                + (f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"))
+    expected = EXPECTED.get(kind.partition("_")[0])
+    if kind == "model_type" and error.get("ctx", {}).get("class_name") == "Source":
+        expected = "a path or a mapping with a path"
+    if expected is None:
+        return f"{where}: {key}: {error['msg']}, got {error['input']!r}"
+    return f"{where}: {key}: expected {expected}, got {error['input']!r}"
 
 
-def _coerce(value, hint, source: str, key: str, origins: dict[str, str] | None = None):
-    where = f"{source}: {key}"
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        (hint,) = [o for o in options if o is not type(None)]
-        origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        if isinstance(value, str) and hasattr(hint, "SHORTHAND"):
-            value = {hint.SHORTHAND: value}
-        return from_dict(hint, value, source, key + ".", origins)
-    if origin is dict:
-        key_hint, value_hint = typing.get_args(hint)
-        if not isinstance(value, dict):
-            raise UserError(f"{where}: expected a mapping like {{PERS: null, GPE: LOC}}, got {value!r}")
-        return {_coerce(k, key_hint, source, key): _coerce(v, value_hint, source, f"{key}.{k}") for k, v in value.items()}
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise UserError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, item, source, key, origins) for v in value]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML reads 5e-5 as a string (it wants 5.0e-5)
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    raise UserError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
+def _model_at(cls: type[Keys], loc: tuple) -> type[Keys]:
+    """The config class (Config, ScratchModel, Source...) whose key is the last of ``loc``."""
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            hint = cls.model_fields[part].annotation
+            while not (isinstance(hint, type) and issubclass(hint, Keys)):
+                hint = typing.get_args(hint)[0]
+            cls = hint
+    return cls
