@@ -185,7 +185,7 @@ def test_pushed_predictions_read_back_with_identical_text_offsets_labels_and_sco
     assert sum(len(t.document.spans) for t in tagged) > 0  # else the comparison below proves nothing
     version = model_version(tiny_model)
     server = labelstudio.connect()
-    project = labelstudio.project_for(server, project_title, LABELS, version)
+    project, _ = labelstudio.project_for(server, project_title, LABELS, version)
     labelstudio.import_predictions(server, project, tagged, version, batch=2)
     expected = {t.document.id: t for t in tagged}
     tasks = tasks_of(label_studio, project.id)
@@ -232,7 +232,7 @@ def test_spans_after_emoji_and_flags_keep_their_code_point_offsets(label_studio,
     """Label Studio 1.23's Text tag counts code points (checked in the labeling screen in a headless
     browser: a span pushed after 👨🏻‍🚒 and 🇮🇶 highlights exactly its entity), so spans go as they are."""
     server = labelstudio.connect()
-    project = labelstudio.project_for(server, project_title, LABELS, "gold-1")
+    project, _ = labelstudio.project_for(server, project_title, LABELS, "gold-1")
     gold = [marked(text, f"case-{i}") for i, text in enumerate(HARD_CASES)]
     gold.append(Document("emoji", EMOJI_TEXT, [Span(EMOJI_TEXT.index("كركوك"), EMOJI_TEXT.index("كركوك") + 5, "LOC"),
                                                 Span(EMOJI_TEXT.index("F-16"), len(EMOJI_TEXT), "WEAPON")]))
@@ -352,7 +352,7 @@ def test_pull_writes_reviewed_annotations_that_train_check_accepts(label_studio,
 def test_pull_converts_utf16_offsets_to_code_points(label_studio, env, project_title, tmp_path, capsys):
     """Older Label Studio frontends saved UTF-16 offsets; value.text tells them apart."""
     server = labelstudio.connect()
-    project = labelstudio.project_for(server, project_title, LABELS, "none")
+    project, _ = labelstudio.project_for(server, project_title, LABELS, "none")
     labelstudio.import_predictions(server, project, [Tagged(Document("emoji", EMOJI_TEXT), None)], "none")
     (task,) = tasks_of(label_studio, project.id)
     start = EMOJI_TEXT.index("الموصل")

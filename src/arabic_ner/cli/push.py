@@ -56,7 +56,9 @@ def main(argv=None) -> int:
     labels = entity_types(tagger.id2label)
     version = model_version(args.model)
     server = connect()
-    project = project_for(server, args.project, labels, version)
+    project, created = project_for(server, args.project, labels, version)
+    if created:
+        print(f"created project {project.id} {args.project!r} with labels {', '.join(labels)}")
     tagged = tagger.tag(documents)
     known = known_documents(server, project.id)  # listed once, for --select and for the import
     if args.select:

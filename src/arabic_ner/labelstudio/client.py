@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import os
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
@@ -33,7 +32,6 @@ from ..core.problems import Problems, UserError
 from ..data.files import write_whole
 from ..data.labelstudio_json import FROM_NAME, TO_NAME, choose_annotation, prediction_record, result_spans
 
-log = logging.getLogger(__name__)
 URL_VARIABLE, KEY_VARIABLE = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
 IMPORT_BATCH = 100
 
@@ -295,15 +293,14 @@ class PushReport:
     unreadable: list = field(default_factory=list)  # their errors, not their ids
 
 
-def project_for(server: Server, ref: str, labels: Sequence[str], version: str):
-    """The project ``ref`` (id or title), created with a labeling config for ``labels`` when no
-    project has that title; an existing project must already declare every label."""
+def project_for(server: Server, ref: str, labels: Sequence[str], version: str) -> tuple[object, bool]:
+    """The project ``ref`` (id or title), and whether it was created now: with a labeling config for
+    ``labels`` when no project has that title. An existing project must already declare every label."""
     project = find_project(server, ref)
     if project is None:
         with server_errors(server.url, "creating the project"):
             project = server.client.projects.create(title=ref, label_config=labeling_config(labels), model_version=version)
-        log.info("created project %s %r with labels %s", project.id, ref, ", ".join(labels))
-        return project
+        return project, True
     where = f"project {project.id} {project.title!r}"
     missing = [label for label in labels if label not in config_labels(project.label_config, where)]
     if missing:
@@ -311,7 +308,7 @@ def project_for(server: Server, ref: str, labels: Sequence[str], version: str):
             f"{where}: its labeling config lacks the label(s) {', '.join(missing)} that the model predicts; "
             "add them in the project's Settings > Labeling Interface, or push to a new project"
         )
-    return project
+    return project, False
 
 
 def known_documents(server: Server, project_id: int) -> dict[str, Known]:
