@@ -37,12 +37,12 @@ lint: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
-# tests/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
+# tests/integration/test_html_view.py screenshots a page in headless Chromium (the Debian package; apt-get needs root)
 chromium:
 	command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
-# The real Label Studio server that tests/test_labelstudio.py starts: its own virtualenv, because it
+# The real Label Studio server that tests/labelstudio_server.py starts: its own virtualenv, because it
 # pins its own Django stack. The marker names the version, so changing the pin reinstalls it.
 $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
 	rm -rf $(LS_VENV)

@@ -128,9 +128,9 @@ def main() -> None:
     args = parser.parse_args()
     args.epochs = args.epochs or None
     sys.path.insert(0, str(ROOT / "src"))
-    from arabic_ner.evaluation.metrics import seqeval_scores
-
     from baselines import crf, most_frequent_tag
+
+    from arabic_ner.evaluation.metrics import seqeval_scores
 
     train_doc, test_doc = read_split("train", args.max_sentences), read_split("test", args.max_sentences)
     train, gold = token_sentences(train_doc), token_sentences(test_doc)

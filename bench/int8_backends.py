@@ -56,13 +56,12 @@ def main() -> None:
     except ImportError:
         sys.exit("torchao is not installed: .venv/bin/pip install torchao==0.18.0")
     import torch
+    from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 
     from arabic_ner.core.document import Document
     from arabic_ner.data.inputs import iter_input
     from arabic_ner.model.inference import Tagger
     from arabic_ner.model.precision import quantized
-
-    from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 
     print(f"torch {torch.__version__}, torchao {torchao.__version__}, {torch.get_num_threads()} threads")
     model = base_model(bench_tokenizer())

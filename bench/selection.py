@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from arabic_ner import selection  # noqa: E402
-
 from accuracy import LABELS, read_split, token_sentences  # noqa: E402
+
+from arabic_ner import selection  # noqa: E402
 
 STRATEGIES = ("random", *selection.STRATEGIES)
 

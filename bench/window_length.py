@@ -38,12 +38,12 @@ def with_window(tokenizer, window: int):
 
 
 def main() -> None:
+    from predict_throughput import base_model, bench_tokenizer, make_documents, span_agreement
+
     from arabic_ner.core.document import Document
     from arabic_ner.data.inputs import iter_input
     from arabic_ner.model.inference import Tagger
     from arabic_ner.model.precision import cpu_has_native_bf16
-
-    from predict_throughput import base_model, bench_tokenizer, make_documents, span_agreement
 
     tokenizer = bench_tokenizer()
     model = base_model(tokenizer)

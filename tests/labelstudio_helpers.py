@@ -22,7 +22,7 @@ from arabic_ner.data.inputs import iter_input
 from arabic_ner.data.labelstudio_json import read_annotations, result_item
 from arabic_ner.labelstudio.client import labeling_config
 
-from conftest import ARABIC_NER, ROOT
+from helpers import ARABIC_NER, ROOT
 from labelstudio_server import free_port
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
@@ -96,7 +96,7 @@ def stop(backend: RunningBackend) -> None:
         backend.process.wait(timeout=30)
 
 
-def connected_project(label_studio, backend, title: str):  # noqa: F811
+def connected_project(label_studio, backend, title: str):
     """A project whose tasks are the five articles, with the backend connected under Settings > Model."""
     client = label_studio.client()
     project = client.projects.create(title=title, label_config=CONFIG)
@@ -105,7 +105,7 @@ def connected_project(label_studio, backend, title: str):  # noqa: F811
     return project, ml
 
 
-def retrieve_predictions(label_studio, project_id: int) -> None:  # noqa: F811
+def retrieve_predictions(label_studio, project_id: int) -> None:
     """Label Studio's Data Manager action "Retrieve predictions", on every task."""
     label_studio.client().actions.create(id="retrieve_tasks_predictions", project=project_id, selected_items={"all": True, "excluded": []})
 

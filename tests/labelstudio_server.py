@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_command, sets, tiny_overrides
+from helpers import ROOT, run_command, sets, tiny_overrides
 
 LABEL_STUDIO = ROOT / ".venv-labelstudio" / "bin" / "label-studio"
 USERNAME, PASSWORD = "reviewer@example.com", "arabic-ner-tests"
@@ -69,7 +69,7 @@ def label_studio_booting(tmp_path_factory):
         COLLECT_ANALYTICS="false",
         SENTRY_DSN="",
         FRONTEND_SENTRY_DSN="",
-        # The model backend of tests/test_serve.py runs on 127.0.0.1: Label Studio refuses a local
+        # The model backend of tests/integration/test_serve.py runs on 127.0.0.1: Label Studio refuses a local
         # backend URL (ML_BLOCK_LOCAL_IP) and the webhook it creates for it (SSRF_PROTECTION_ENABLED).
         ML_BLOCK_LOCAL_IP="false",
         SSRF_PROTECTION_ENABLED="false",

@@ -18,7 +18,7 @@ from arabic_ner.core.document import Document, Span
 from arabic_ner.data.html import html_fragment, html_page
 from arabic_ner.labelstudio.client import labeling_config
 
-from conftest import HARD_CASES, marked
+from helpers import HARD_CASES, marked
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 LOC_TINT = tint(TYPE_COLOURS["LOC"])

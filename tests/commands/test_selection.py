@@ -11,7 +11,7 @@ from arabic_ner.core.document import Document
 from arabic_ner.labelstudio.selection import most_uncertain, ranking
 from arabic_ner.model.inference import Tagged, Tagger, Uncertainty
 
-from conftest import ROOT, run_command
+from helpers import ROOT, run_command
 
 RAW = ROOT / "data" / "raw"
 

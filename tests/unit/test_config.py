@@ -5,7 +5,7 @@ import pytest
 from arabic_ner.core.config import Config, PretrainConfig, ScratchModel, Source, help_of, load_config
 from arabic_ner.core.problems import UserError
 
-from conftest import ROOT
+from helpers import ROOT
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 

@@ -7,7 +7,7 @@ from arabic_ner.core.problems import Problems, UserError
 from arabic_ner.evaluation.metrics import classify_errors, seqeval_scores, span_scores
 from arabic_ner.evaluation.scoring import score_conll, score_documents, write_report
 
-from conftest import marked
+from helpers import marked
 
 
 def test_strict_and_conlleval_modes_differ_on_a_stray_inside_tag():

@@ -174,7 +174,7 @@ def test_a_file_in_another_encoding_is_refused_in_one_line_that_says_how_to_conv
 
 @pytest.mark.parametrize("split, entities, lines", [("train", 9002, [127150]), ("test", 2231, [1])])
 def test_anercorp_reads_as_shipped(split, entities, lines):
-    from conftest import ROOT
+    from helpers import ROOT
 
     (doc,), problems = read(ROOT / "data" / "anercorp" / f"{split}.txt", ["LOC", "ORG", "PERS", "MISC"])
     assert problems.errors == [] and len(doc.spans) == entities  # the README's conlleval chunk counts

@@ -20,7 +20,7 @@ from arabic_ner.cli import command_main
 from arabic_ner.cli.common import run
 from arabic_ner.core.config import Config, ScratchModel
 
-from conftest import ROOT, ls_task, marked, run_command, write_ls
+from helpers import ROOT, ls_task, marked, run_command, write_ls
 
 TEXTS = ["قصف التحالف مواقع لداعش في الموصل", "سيطرت القوات على بلدة في محافظة نينوى يوم الأحد"]
 

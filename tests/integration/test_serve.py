@@ -21,7 +21,7 @@ from arabic_ner.labelstudio.client import labeling_config
 from arabic_ner.model.inference import Tagger
 from arabic_ner.model.loading import load_tokenizer, model_version
 
-from conftest import run_command, sets
+from helpers import run_command, sets
 from labelstudio_helpers import (
     CONFIG,
     RAW,
@@ -35,7 +35,6 @@ from labelstudio_helpers import (
     stop,
     tasks_of,
 )
-from labelstudio_server import free_port, label_studio, label_studio_booting, tiny_model  # noqa: F401  (fixtures)
 
 needs_server = pytest.mark.labelstudio
 
@@ -164,7 +163,7 @@ def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
 
 
 @pytest.fixture(scope="module")
-def backend(label_studio, tiny_model, tmp_path_factory):  # noqa: F811
+def backend(label_studio, tiny_model, tmp_path_factory):
     running = start_backend(label_studio, tiny_model, tmp_path_factory.mktemp("backend"),
                             "--set", "num_train_epochs=1", "--set", "dev_fraction=0")
     yield running
@@ -176,7 +175,7 @@ def backend(label_studio, tiny_model, tmp_path_factory):  # noqa: F811
 
 
 @needs_server
-def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them(label_studio, backend, tiny_model, tmp_path, monkeypatch):  # noqa: F811
+def test_label_studio_stores_the_backends_predictions_exactly_as_push_sends_them(label_studio, backend, tiny_model, tmp_path, monkeypatch):
     from arabic_ner.cli import command_main
 
     project, ml = connected_project(label_studio, backend, "serve: predictions")
@@ -220,7 +219,7 @@ def test_the_running_server_answers_bad_requests_and_stays_up(backend):
 
 @needs_server
 @pytest.mark.slow
-def test_a_training_started_in_label_studio_serves_a_new_model_version(label_studio, backend, tiny_model):  # noqa: F811
+def test_a_training_started_in_label_studio_serves_a_new_model_version(label_studio, backend, tiny_model):
     client = label_studio.client()
     project, ml = connected_project(label_studio, backend, "serve: training")
     gold = gold_documents()
@@ -249,7 +248,7 @@ def test_a_training_started_in_label_studio_serves_a_new_model_version(label_stu
 
 
 @needs_server
-def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_studio, backend):  # noqa: F811
+def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_studio, backend):
     project, ml = connected_project(label_studio, backend, "serve: bad span")
     task = tasks_of(label_studio, project.id)[0]
     text = task["data"]["text"]
@@ -263,7 +262,7 @@ def test_a_span_train_py_cannot_read_stops_the_training_and_says_which(label_stu
 
 
 @needs_server
-def test_a_project_without_completed_annotations_is_a_422_and_nothing_trains(label_studio, backend):  # noqa: F811
+def test_a_project_without_completed_annotations_is_a_422_and_nothing_trains(label_studio, backend):
     project, ml = connected_project(label_studio, backend, "serve: unannotated")
     before = backend.health()
     status, error = post(backend, "/webhook", json.dumps({"action": "START_TRAINING", "project": {"id": project.id}}).encode())
@@ -272,7 +271,7 @@ def test_a_project_without_completed_annotations_is_a_422_and_nothing_trains(lab
 
 
 @needs_server
-def test_a_failed_training_leaves_the_running_model_serving(label_studio, tiny_model, tmp_path):  # noqa: F811
+def test_a_failed_training_leaves_the_running_model_serving(label_studio, tiny_model, tmp_path):
     broken = start_backend(label_studio, tiny_model, tmp_path, "--set", "num_train_epochs=1", "--set", "dev_fraction=0",
                            "--set", "learning_rate=-1")  # train.py refuses it
     try:
@@ -294,7 +293,7 @@ def test_a_failed_training_leaves_the_running_model_serving(label_studio, tiny_m
 
 @needs_server
 @pytest.mark.slow
-def test_a_model_fine_tuned_from_a_pretrained_bert_is_trained_again_from_that_bert(label_studio, pretrained_dir, tmp_path):  # noqa: F811
+def test_a_model_fine_tuned_from_a_pretrained_bert_is_trained_again_from_that_bert(label_studio, pretrained_dir, tmp_path):
     """The CAMeLBERT path, offline: the served model's recipe starts from the "pretrained" directory,
     so a training from Label Studio fine-tunes that BERT again, with its own vocabulary."""
     model = tmp_path / "camelbert-like"

@@ -16,7 +16,7 @@ from arabic_ner.evaluation.metrics import type_confusion
 from arabic_ner.evaluation.scoring import score_documents, write_report
 from arabic_ner.reports.plots import confusion_figure, cv_figure, errors_figure, learning_curves_figure, plot_cv, plot_learning_curves, scores_figure
 
-from conftest import marked
+from helpers import marked
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 

@@ -25,7 +25,7 @@ from arabic_ner.core.results import (
 from arabic_ner.evaluation.scoring import report_markdown, score_conll, score_documents
 from arabic_ner.training.crossval import cv_markdown, summarise
 
-from conftest import marked
+from helpers import marked
 
 LABELS = ["LOC", "ORG", "DATE"]
 

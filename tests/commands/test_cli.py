@@ -13,7 +13,7 @@ import pytest
 
 from arabic_ner.cli import COMMANDS
 
-from conftest import ROOT, run_command, run_script
+from helpers import ROOT, run_command, run_script
 
 PACKAGE = ROOT / "src" / "arabic_ner"
 LAYERS = ["core", "data", "reports", "model", "evaluation", "training", "labelstudio", "cli"]  # each imports only those before it

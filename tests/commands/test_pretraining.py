@@ -15,7 +15,7 @@ from arabic_ner.core.words import split_words
 from arabic_ner.model.vocabulary import train_wordpiece
 from arabic_ner.training.pretraining import NOT_A_WORD, WholeWordMasking, mlm_windows, split_windows
 
-from conftest import ROOT, article_paragraphs, killed_at_first_checkpoint, run_command, sets
+from helpers import ROOT, article_paragraphs, killed_at_first_checkpoint, run_command, sets
 
 SMALL = {
     "scratch.num_hidden_layers": 2,

@@ -10,7 +10,7 @@ from arabic_ner.core.words import split_words
 from arabic_ner.data.labelstudio_json import labelstudio_task
 from arabic_ner.model.inference import Tagger
 
-from conftest import HARD_CASES, long_document, marked, run_command, sets, tiny_overrides, write_ls
+from helpers import HARD_CASES, long_document, marked, run_command, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 

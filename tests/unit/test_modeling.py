@@ -10,7 +10,7 @@ from arabic_ner.model.building import build_for_training, save_model
 from arabic_ner.model.loading import load_tokenizer, load_trained
 from arabic_ner.model.vocabulary import train_wordpiece
 
-from conftest import ROOT, run_command, run_script, tiny_overrides
+from helpers import ROOT, run_command, run_script, tiny_overrides
 
 
 def test_wordpiece_tokenizer_survives_save_and_reload_without_lowercasing(tmp_path):
@@ -36,10 +36,10 @@ def test_byte_pair_pieces_merge_the_most_frequent_pair_first_ties_by_text():
 
 def test_a_subword_vocabulary_is_the_same_in_every_process_and_cuts_rare_words_into_shared_pieces():
     """The tokenizers library's trainer gives a different vocabulary in each process; this one does not."""
-    from conftest import anercorp_sentences
+    from helpers import anercorp_sentences
 
     code = ("import sys, hashlib; sys.path.insert(0, 'src'); sys.path.insert(0, 'tests');"
-            "from conftest import anercorp_sentences; from arabic_ner.core.config import Config, ScratchModel;"
+            "from helpers import anercorp_sentences; from arabic_ner.core.config import Config, ScratchModel;"
             "from arabic_ner.model.vocabulary import train_wordpiece;"
             "t = train_wordpiece([s.split() for s in anercorp_sentences()[:800]], "
             "Config(model='scratch', scratch=ScratchModel(vocab_size=3000, vocabulary='subwords')));"

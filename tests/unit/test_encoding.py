@@ -6,7 +6,7 @@ from arabic_ner.core.encoding import Encoder, assign_owners, make_windows
 from arabic_ner.core.words import split_words
 from arabic_ner.model.vocabulary import train_wordpiece
 
-from conftest import long_document, marked
+from helpers import long_document, marked
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 

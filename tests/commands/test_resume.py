@@ -13,7 +13,7 @@ import pytest
 
 from arabic_ner.data.labelstudio_json import labelstudio_task
 
-from conftest import ARABIC_NER, ROOT, killed_at_first_checkpoint, marked, run_command, sets, tiny_overrides, write_ls
+from helpers import ARABIC_NER, ROOT, killed_at_first_checkpoint, marked, run_command, sets, tiny_overrides, write_ls
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, marked, sets, tiny_overrides, write_ls
+from helpers import ROOT, marked, sets, tiny_overrides, write_ls
 from labelstudio_helpers import annotate, connected_project, gold_documents, post, start_backend, stop, tasks_of
-from labelstudio_server import free_port, label_studio, label_studio_booting  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +82,7 @@ def test_the_installed_command_trains_predicts_and_evaluates_from_another_folder
 
 
 @pytest.mark.labelstudio
-def test_the_installed_backend_trains_from_label_studio_and_serves_the_new_model(installed, user_folder, label_studio, tmp_path):  # noqa: F811
+def test_the_installed_backend_trains_from_label_studio_and_serves_the_new_model(installed, user_folder, label_studio, tmp_path):
     """START_TRAINING through the installed ``arabic-ner serve``: the training runs the installed package's own
     command (not a train.py from a checkout) and the backend then serves the new model version."""
     model = user_folder / "served"

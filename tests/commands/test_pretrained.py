@@ -15,7 +15,7 @@ import pytest
 
 from arabic_ner.data.labelstudio_json import labelstudio_task
 
-from conftest import (
+from helpers import (
     HARD_CASES,
     article_paragraphs,
     assert_spans_given_back_exactly,

@@ -6,7 +6,7 @@ from arabic_ner.core.document import Span
 from arabic_ner.core.problems import Problems, UserError
 from arabic_ner.data.labelstudio_json import ReadStats, choose_annotation, labelstudio_task, read_annotations
 
-from conftest import HARD_CASES, ls_task, marked, write_ls
+from helpers import HARD_CASES, ls_task, marked, write_ls
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 
@@ -158,7 +158,7 @@ def test_a_task_without_text_is_an_error(tmp_path):
 
 
 def test_bundled_corpus_reads_without_problems():
-    from conftest import ROOT
+    from helpers import ROOT
 
     docs, problems, stats = read(ROOT / "annotations" / "corpus.json")
     assert problems.items == [] and not stats.skipped

@@ -32,16 +32,16 @@ from arabic_ner.labelstudio.client import code_point_to_utf16, config_labels, fi
 from arabic_ner.model.inference import Tagged
 from arabic_ner.model.loading import model_version
 
-from conftest import ARABIC_NER, HARD_CASES, ROOT, marked, run_command, sets, tiny_overrides
+from helpers import ARABIC_NER, HARD_CASES, ROOT, marked, run_command, sets, tiny_overrides
 from labelstudio_helpers import LABELS, RAW, annotate, gold_documents, project_id, tasks_of
-from labelstudio_server import free_port, label_studio, label_studio_booting, personal_access_token, tiny_model  # noqa: F401  (fixtures)
+from labelstudio_server import free_port
 
 needs_server = pytest.mark.labelstudio
 EMOJI_TEXT = "🇮🇶 صور من كركوك🔥 و👨🏻‍🚒 في الموصل 👍🏽 F-16"
 
 
 @pytest.fixture
-def env(label_studio, monkeypatch):  # noqa: F811
+def env(label_studio, monkeypatch):
     """LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY for the commands run in this process."""
     monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
@@ -456,7 +456,7 @@ def test_score_without_predictions_to_compare_says_what_to_do(label_studio, env,
 # ---------------------------------------------------------------- connection
 
 @needs_server
-def test_a_personal_access_token_works(label_studio, personal_access_token, project_title, tmp_path):  # noqa: F811
+def test_a_personal_access_token_works(label_studio, personal_access_token, project_title, tmp_path):
     """A PAT is a JWT refresh token; the SDK trades it for short-lived access tokens."""
     import jwt
 
@@ -486,7 +486,7 @@ def test_an_unreachable_server_is_a_one_line_error(tmp_path):
 
 
 @needs_server
-def test_a_wrong_key_is_a_one_line_401_error(label_studio, personal_access_token):  # noqa: F811
+def test_a_wrong_key_is_a_one_line_401_error(label_studio, personal_access_token):
     tampered = personal_access_token[:-6] + ("AAAAAA" if not personal_access_token.endswith("AAAAAA") else "BBBBBB")
     for key in ("not-the-right-token", tampered):  # a legacy-looking key, and a PAT whose signature is wrong
         line = one_line_error(cli("score", "--project", "1", url=label_studio.url, key=key), key)

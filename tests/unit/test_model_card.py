@@ -13,7 +13,7 @@ from arabic_ner.core.results import CrossValidation, CVSummary, MeanStd, Trainin
 from arabic_ner.evaluation.scoring import score_documents
 from arabic_ner.reports.model_card import model_card, write_model_card
 
-from conftest import ROOT, marked, tiny_overrides
+from helpers import ROOT, marked, tiny_overrides
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 

@@ -17,7 +17,7 @@ from arabic_ner.model.building import replace_classifier
 from arabic_ner.training.corpora import dev_split, held_out, k_folds
 from arabic_ner.training.trainer import LengthBucketSampler
 
-from conftest import marked, one_line_errors, run_command, sets, tiny_overrides, write_ls
+from helpers import marked, one_line_errors, run_command, sets, tiny_overrides, write_ls
 
 LABELS = ["LOC", "ORG", "WEAPON", "COUNT", "DATE"]
 

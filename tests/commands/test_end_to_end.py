@@ -14,7 +14,7 @@ import pytest
 
 from arabic_ner.data.labelstudio_json import labelstudio_task
 
-from conftest import (
+from helpers import (
     assert_spans_given_back_exactly,
     marked,
     one_line_errors,
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def memorised(tmp_path_factory, request):
     """Train once for the module: (work dir, gold file, model dir, gold documents)."""
-    from conftest import HARD_CASES, long_document
+    from helpers import HARD_CASES, long_document
 
     work = tmp_path_factory.mktemp("e2e")
     gold = [marked(t, f"case-{i}") for i, t in enumerate(HARD_CASES)] + [marked(long_document(), "long")]

@@ -4,7 +4,7 @@ from arabic_ner.core.alignment import IGNORE_INDEX, MASKED, spans_to_tags, tags_
 from arabic_ner.core.document import Span
 from arabic_ner.core.words import split_words
 
-from conftest import marked
+from helpers import marked
 
 
 def test_a_span_after_a_proclitic_is_tagged_on_its_whole_word_with_the_letters_to_skip():
