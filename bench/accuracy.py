@@ -1,9 +1,9 @@
 """Accuracy on ANERcorp: the offline recipe against a CRF and the most-frequent-tag baseline, in one run.
 
-    .venv/bin/python bench/accuracy.py                     # configs/tiny.yaml, 8 epochs: about 10 minutes on 2 cores
-    .venv/bin/python bench/accuracy.py --epochs 1 --max-sentences 300   # a quick look
-    .venv/bin/python bench/accuracy.py --config configs/camelbert-msa.yaml --set model=DIR   # a pretrained BERT
-    .venv/bin/python bench/accuracy.py --pretrain configs/tiny-mlm.yaml    # masked-LM pretraining on train.txt's text first
+    .venv/bin/python -m bench.accuracy                     # configs/tiny.yaml, 8 epochs: about 10 minutes on 2 cores
+    .venv/bin/python -m bench.accuracy --epochs 1 --max-sentences 300   # a quick look
+    .venv/bin/python -m bench.accuracy --config configs/camelbert-msa.yaml --set model=DIR   # a pretrained BERT
+    .venv/bin/python -m bench.accuracy --pretrain configs/tiny-mlm.yaml    # masked-LM pretraining on train.txt's text first
 
 ANERcorp (``data/anercorp``, CAMeL Lab's train/test split, CC BY-SA 4.0; see its README) is the
 standard public Arabic NER benchmark: newswire, types PERS, LOC, ORG, MISC. Its files are read as
@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 LABELS = ["LOC", "ORG", "PERS", "MISC"]
 PUBLISHED = [  # entity micro F1 on CAMeL Lab's official test file (data/anercorp/README.md)
@@ -127,10 +126,8 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     args = parser.parse_args()
     args.epochs = args.epochs or None
-    sys.path.insert(0, str(ROOT / "src"))
-    from baselines import crf, most_frequent_tag
-
     from arabic_ner.evaluation.metrics import seqeval_scores
+    from bench.baselines import crf, most_frequent_tag
 
     train_doc, test_doc = read_split("train", args.max_sentences), read_split("test", args.max_sentences)
     train, gold = token_sentences(train_doc), token_sentences(test_doc)

@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -56,12 +54,12 @@ def main() -> None:
     except ImportError:
         sys.exit("torchao is not installed: .venv/bin/pip install torchao==0.18.0")
     import torch
-    from predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 
     from arabic_ner.core.document import Document
     from arabic_ner.data.inputs import iter_input
     from arabic_ner.model.inference import Tagger
     from arabic_ner.model.precision import quantized
+    from bench.predict_throughput import base_model, bench_tokenizer, span_agreement, trained_tiny_model
 
     print(f"torch {torch.__version__}, torchao {torchao.__version__}, {torch.get_num_threads()} threads")
     model = base_model(bench_tokenizer())

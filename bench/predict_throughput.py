@@ -1,7 +1,7 @@
 """Batch-tagging speed of arabic_ner's engine against transformers' token-classification pipeline.
 
-    .venv/bin/python bench/predict_throughput.py                 # the full run: about 6 minutes on 2 cores
-    .venv/bin/python bench/predict_throughput.py --docs 12 --skip-rss --skip-int8
+    .venv/bin/python -m bench.predict_throughput                 # the full run: about 6 minutes on 2 cores
+    .venv/bin/python -m bench.predict_throughput --docs 12 --skip-rss --skip-int8
 
 Everything is built here, offline: a WordPiece tokenizer learnt from data/raw and a randomly
 initialised BERT-base-size token classifier (12 layers, hidden 768). Both contenders tag the
@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -1,7 +1,7 @@
 """Does choosing the documents the model is least sure of beat choosing at random? A learning curve on ANERcorp.
 
-    .venv/bin/python bench/selection.py                       # 3 seeds, 40 -> 80 documents: about an hour on 2 idle cores
-    .venv/bin/python bench/selection.py --seeds 1 --rounds 1 --start 10 --step 10 --epochs 2   # a quick look (its F1s are near 0)
+    .venv/bin/python -m bench.selection                       # 3 seeds, 40 -> 80 documents: about an hour on 2 idle cores
+    .venv/bin/python -m bench.selection --seeds 1 --rounds 1 --start 10 --step 10 --epochs 2   # a quick look (its F1s are near 0)
 
 ANERcorp's train.txt has no document markers, so it is cut into pseudo-documents of
 ``--doc-sentences`` consecutive sentences (10 by default: about 310 tokens, a short news item).
@@ -34,13 +34,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from accuracy import LABELS, read_split, token_sentences  # noqa: E402
-
-from arabic_ner import selection  # noqa: E402
+from arabic_ner.labelstudio import selection  # noqa: E402
+from bench.accuracy import LABELS, read_split, token_sentences  # noqa: E402
 
 STRATEGIES = ("random", *selection.STRATEGIES)
 

@@ -1,6 +1,6 @@
 """What a pretrained BERT is fed: arabic_ner's whole words against the proclitic-splitting view it replaced.
 
-    .venv/bin/python bench/tokens_fed.py            # ~10 seconds
+    .venv/bin/python -m bench.tokens_fed            # ~10 seconds
 
 A WordPiece vocabulary is learnt from unsegmented text (ANERcorp's training file, by the
 ``tokenizers`` trainer, 30,000 pieces), as a pretrained Arabic BERT's was, and the five articles
@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from arabic_ner.core.encoding import Encoder  # noqa: E402

@@ -1,7 +1,7 @@
 """Training speed of train.py's loop against a plain Trainer, on the same model and data.
 
-    .venv/bin/python bench/train_throughput.py            # tiny config model, 3 epochs per run
-    .venv/bin/python bench/train_throughput.py --base     # BERT-base size (slow on a CPU)
+    .venv/bin/python -m bench.train_throughput            # tiny config model, 3 epochs per run
+    .venv/bin/python -m bench.train_throughput --base     # BERT-base size (slow on a CPU)
 
 Both runs start from the same initial weights and see the same windows, built by train.py's own
 data preparation (arabic_ner.training.trainer.training_data), with the same batch size, learning rate
@@ -25,13 +25,11 @@ import argparse
 import copy
 import dataclasses
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

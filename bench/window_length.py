@@ -1,6 +1,6 @@
 """Window length for long documents: are shorter windows (same stride ratio) faster at the same spans?
 
-    .venv/bin/python bench/window_length.py      # ~6 minutes on 2 cores
+    .venv/bin/python -m bench.window_length      # ~6 minutes on 2 cores
 
 Attention costs grow with the square of the window, so a long article cut into 256-token
 windows might tag faster than in 512-token ones, at the price of less context per word and more
@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 WINDOWS = (512, 256, 128)
 
@@ -38,12 +36,11 @@ def with_window(tokenizer, window: int):
 
 
 def main() -> None:
-    from predict_throughput import base_model, bench_tokenizer, make_documents, span_agreement
-
     from arabic_ner.core.document import Document
     from arabic_ner.data.inputs import iter_input
     from arabic_ner.model.inference import Tagger
     from arabic_ner.model.precision import cpu_has_native_bf16
+    from bench.predict_throughput import base_model, bench_tokenizer, make_documents, span_agreement
 
     tokenizer = bench_tokenizer()
     model = base_model(tokenizer)
