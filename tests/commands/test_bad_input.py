@@ -637,3 +637,61 @@ def test_conll_predictions_read_back_as_the_same_documents(tmp_path):
     assert [d.text.split() for d in back] == [["قصف", "التحالف", "مواقع", "ل", "داعش"], ["في", "الموصل"]]
     assert [[(d.text[s.start:s.end], s.label) for s in d.spans] for d in back] == \
         [[(d.text[s.start:s.end], s.label) for s in d.spans] for d in docs]
+
+
+# ---------------------------------------------------------------- line separators that are not newlines
+
+SEPARATED = {"id": "a\u2028b\x85c", "text": "قصف\u2028التحالف مواقع\x85لداعش\x0bفي\x0cالموصل\u2029وبغداد"}
+
+
+def test_an_html_run_whose_ids_hold_line_separators_writes_its_pages_and_index(model_dir, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [SEPARATED, {"id": "d1", "text": TEXTS[0]}]),
+                      encoding="utf-8")
+    site = tmp_path / "site"
+    result = run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(site), "--format", "html")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    pages = [json.loads(line) for line in (site / "pages.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    assert [p["id"] for p in pages] == [SEPARATED["id"], "d1"]
+    assert all((site / p["page"]).is_file() for p in pages)
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert f">{SEPARATED['id']}</a>" in index and ">d1</a>" in index
+
+
+def test_conll_predictions_of_texts_holding_line_separators_read_back_with_the_same_tokens(model_dir, tmp_path):
+    import re
+
+    from arabic_ner.core.problems import Problems
+    from arabic_ner.data.conll import read_conll
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(SEPARATED, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "o.conll"
+    result = run_command("predict", "--model", str(model_dir), "--input", str(source), "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = [line.split(" ")[0] for line in out.read_text(encoding="utf-8").split("\n") if line and not line.startswith("# ")]
+    id2label = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["id2label"]
+    problems = Problems()
+    (doc,) = read_conll(out, sorted({tag[2:] for tag in id2label.values() if tag != "O"}), problems)
+    assert problems.errors == [] and doc.id == "a\\u2028b\\x85c"
+    assert doc.text.split(" ") == written
+    assert "".join(written) == re.sub(r"\s", "", SEPARATED["text"])  # every character but the separators, in order
+
+
+def test_evaluate_conll_reads_gold_and_predictions_through_the_map(capsys, tmp_path):
+    path = tmp_path / "p.conll"
+    path.write_text("داعش B-ORG B-ORG\nفي O O\nالموصل B-LOC O\n", encoding="utf-8")
+    code, out, err = call(capsys, "evaluate", "--conll", path, "--map", "LOC=null", "--output-dir", tmp_path / "r")
+    assert code == 0 and out.startswith("seqeval strict micro F1 100.0\n")
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert sorted(report["seqeval"]["strict"]["per_type"]) == ["ORG"]
+    code, out, err = call(capsys, "evaluate", "--conll", path, "--map", "LOC=ORG", "--output-dir", tmp_path / "r2")
+    assert code == 0 and out.startswith("seqeval strict micro F1 66.7\n")
+
+
+def test_evaluate_conll_with_a_bad_map_is_one_line(capsys, tmp_path):
+    path = tmp_path / "p.conll"
+    path.write_text("داعش B-ORG B-ORG\n", encoding="utf-8")
+    code, _, err = call(capsys, "evaluate", "--conll", path, "--map", "LOC", "--output-dir", tmp_path / "r")
+    assert code == 2 and one_line(err) == "--map 'LOC': expected LABEL=TARGET, e.g. --map GPE=LOC, or LABEL=null to drop a label"
+    assert not (tmp_path / "r").exists()

@@ -93,6 +93,20 @@ def test_bodies_that_are_not_json_objects_get_400(client):
     still_up(client)
 
 
+def test_a_body_nested_too_deeply_is_a_400_not_a_500(client):
+    deep = b'{"tasks": ' + b"[" * 3000 + b"]" * 3000 + b"}"  # under the test server's 0.01 MB, deeper than json's recursion limit
+    assert answer(client.post("/predict", content=deep), 400) == "the request body is nested too deeply to be a Label Studio request"
+    still_up(client)
+
+
+def test_a_lone_surrogate_in_a_task_is_a_422_naming_the_task(client):
+    body = ('{"tasks": [{"id": 7, "data": {"text": "\\ud800\\u062a\\u0642\\u0635\\u0641"}}], "label_config": '
+            + json.dumps(CONFIG) + "}").encode()
+    error = answer(client.post("/predict", content=body), 422)
+    assert error.startswith("task 7: its text holds a lone UTF-16 surrogate ('\\ud800' at character 0)")
+    still_up(client)
+
+
 def test_a_huge_payload_gets_413_whether_or_not_it_declares_its_length(client):
     big = {"tasks": [{"id": 1, "data": {"text": "كركوك " * 5000}}], "label_config": CONFIG}
     assert "at most 0.01 MB" in answer(client.post("/predict", json=big), 413)

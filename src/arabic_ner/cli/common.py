@@ -50,8 +50,16 @@ def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None =
         for line in exc.lines:
             print(line, file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except Exception as exc:
+        from ..data.files import no_space, no_space_error
+
+        if not no_space(exc):
+            raise  # a bug, or a fault the library should have named: keep the traceback
+        for line in no_space_error(getattr(exc, "filename", None), exc, cleaned=False).lines:
+            print(line, file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt as exc:
+        print(str(exc) or "interrupted", file=sys.stderr)  # training says how to resume
         sys.exit(130)
     sys.exit(status or 0)
 
@@ -69,6 +77,30 @@ def positive(value: str) -> int:
     return number
 
 
+
+
+def positive_number(value: str) -> float:
+    """An argparse type: a finite number above 0 (``nan``, ``inf`` and ``-1`` are refused)."""
+    import argparse
+    import math
+
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number above 0")
+    return number
+
+
+def port(value: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    import argparse
+
+    number = positive(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port; ports go from 1 to 65535")
+    return number
 
 
 def add_training_options(parser) -> None:

@@ -2,6 +2,7 @@
 
     arabic-ner evaluate --model models/tiny --data annotations/corpus.json
     arabic-ner evaluate --conll predictions.conll        # lines of: token GOLD PRED
+    arabic-ner evaluate --conll predictions.conll --map PERS=null --map GPE=LOC
 
 seqeval is called directly: `evaluate.load("seqeval")` downloads its script from the Hub, so it fails offline.
 """
@@ -22,7 +23,8 @@ def parse_args(argv):
     source.add_argument("--conll", metavar="FILE", help="conlleval-style file with token, gold and predicted tag")
     parser.add_argument("--data", metavar="PATH", help="gold annotations: a Label Studio export or a CoNLL-style file (any name)")
     parser.add_argument("--map", action="append", default=[], metavar="LABEL=TARGET",
-                        help="read --data's labels through a map, e.g. --map PERS=null --map GPE=LOC")
+                        help="read the gold labels of --data, or both the gold and predicted tags of --conll, through a map, "
+                             "e.g. --map PERS=null (drops PERS) --map GPE=LOC (renames GPE)")
     parser.add_argument("--output-dir", metavar="DIR", help="default: reports/<model>__<data> or reports/<conll file>")
     parser.add_argument("--batch-size", type=positive, default=32, help="most windows per batch (default 32)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
@@ -37,16 +39,19 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    from ..core.config import parse_label_map
     from ..core.problems import Problems, UserError
     from ..core.results import pct
     from ..data.files import check_report_output
     from ..evaluation.scoring import score_conll, score_documents, seen_in_training, write_report
 
     problems = Problems()
+    label_map = parse_label_map(args.map)  # a bad --map is refused before any work
     if args.conll:
         out = args.output_dir or f"reports/{Path(args.conll).stem}"
         check_report_output(out, [args.conll])
-        report = score_conll(Path(args.conll), problems)
+        report = score_conll(Path(args.conll), problems, label_map)
+        problems.print(warnings_only=True)
         paths = write_report(report, None, out, f"Evaluation of {args.conll}", plots=True)
     else:
         from ..core.labels import entity_types
@@ -60,10 +65,10 @@ def main(argv=None):
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
                              dtype=args.dtype)
         print(tagger.precision.line(), file=sys.stderr)
-        from ..core.config import Source, parse_label_map
+        from ..core.config import Source
 
         labels = entity_types(tagger.id2label)
-        gold = load_documents([Source(args.data, label_map=parse_label_map(args.map))], labels, problems)
+        gold = load_documents([Source(args.data, label_map=label_map)], labels, problems)
         problems.print(warnings_only=True)
         problems.raise_if_errors(args.data, hint="")
         if not gold:

@@ -96,7 +96,10 @@ def main(argv=None):
     writer.labels = labels
     with writer, StopOnInterrupt() as interrupt:
         progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=len(writer.done_ids))
-        counts = write_tagged(writer, ((t.document, t.score) for t in progress))
+        try:
+            counts = write_tagged(writer, ((t.document, t.score) for t in progress))
+        finally:
+            progress.close()  # ends the bar's line, so that a message after it starts a line of its own
     print(summary(counts, writer), file=sys.stderr)
     if writer.count == 0:
         print(f"warning: {args.input} holds no documents, so {args.output} holds no records", file=sys.stderr)

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from ..model.precision import check_device
 
     args = parse_args(argv)
-    check_output_file(args.output, args.overwrite)
+    check_output_file(args.output, args.overwrite, inputs=[args.input, args.model])
     check_device(args.device)
     documents = iter_input(args.input)
     tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)

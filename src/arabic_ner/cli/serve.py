@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..core.problems import UserError
 from ..labelstudio.backend import MAX_REQUEST_MB, Options
-from .common import positive
+from .common import port, positive, positive_number
 
 log = logging.getLogger("arabic_ner.serve")
 
@@ -32,11 +32,11 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="arabic-ner serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, metavar="DIR", help="trained model directory to serve")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=positive, default=9090, help="default 9090")
+    parser.add_argument("--port", type=port, default=9090, help="default 9090")
     parser.add_argument("--models-dir", metavar="DIR", help="where models trained from Label Studio go (default: beside --model)")
     parser.add_argument("--train-config", metavar="YAML", help="the recipe for training from Label Studio (default: --model's training_config.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override for that training, as arabic-ner train --set")
-    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_MB, help=f"largest request accepted (default {MAX_REQUEST_MB})")
+    parser.add_argument("--max-request-mb", type=positive_number, default=MAX_REQUEST_MB, help=f"largest request accepted (default {MAX_REQUEST_MB})")
     parser.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
     return parser.parse_args(argv)
@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     package.propagate = True
     check_device(args.device)
     options = options_from(args)
+    check_can_listen(args.host, args.port)  # before the model loads, which takes a while
     backend = Backend(options)
     if options.train_config is None:
         log.warning("%s has no training_config.yaml: training from Label Studio is off (give --train-config)", args.model)
@@ -74,3 +75,22 @@ def main(argv=None) -> int:
     log.info("Label Studio model backend at http://%s:%d (Settings > Model > Connect Model)", args.host, args.port)
     uvicorn.run(build_app(backend, args.max_request_mb), host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Whether this process may listen on ``host:port`` now: a taken port or an address that is not
+    this machine's is one line before the model loads, not a traceback after."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"--host {host}: not an address this machine can listen on ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); "
+                            "choose a free port, or stop what uses it") from None

@@ -4,7 +4,11 @@ Reading (:func:`read_conll`) goes by what the file holds, not its name:
 
 * one token per line, its tag last, fields separated by spaces or tabs (with tabs, a token may
   hold spaces); a blank line ends a sentence; ``-DOCSTART-`` or ``# doc_id = X`` starts a new
-  document, and other ``# key = value`` lines are comments;
+  document, and other ``# key = value`` lines are comments (any other line that starts with ``#``
+  is a token's: ``#الموصل B-LOC``, or a hashtag ``# O``);
+* lines end at ``\n`` (or ``\r\n``) and nowhere else, and only spaces and tabs separate fields:
+  U+2028, U+2029, U+0085, form feed, NBSP and the other characters that ``str.splitlines`` or
+  ``str.split`` would cut at are text inside a token or an id (see :func:`text_lines`);
 * tags in IOB2, IOB1 (an ``I-`` may start an entity; ``B-`` only separates two of one type) or
   BIOES/BILOU; the file's scheme is found from its tags and said once;
 * a file whose lines all have the same number of columns, some of them not tags (CoNLL-2003's
@@ -39,9 +43,66 @@ from ..core.words import Word, split_words
 PREFIXES = {"B": "B", "I": "I", "E": "I", "L": "I", "S": "B", "U": "B"}  # BIOES/BILOU read as IOB
 
 
+# ``# key = value``: a comment, as CoNLL-U and predict.py's conll output write them (``# doc_id = x``,
+# ``# text_sha256 = ...``). The key is one or more words and ``=`` stands alone, which no token line
+# has: after a token come only tags.
+COMMENT = re.compile(r"# [\w.-]+(?: [\w.-]+)* =(?: |$)")
+
+
 def tag_like(field: str) -> bool:
     """``O`` or ``P-TYPE`` with ``P`` one of B I E S L U."""
     return split_tag(field, PREFIXES) is not None
+
+
+def text_lines(text: str) -> list[str]:
+    r"""``text`` cut into lines at ``\n`` only, a ``\r`` before it removed (Windows line ends).
+
+    ``str.splitlines`` also cuts at U+2028, U+2029, U+0085, ``\x0b``, ``\x0c`` and ``\x1c``-``\x1e``;
+    in a data file those are text inside a token, an id or a record, so cutting there would read
+    half a line and blame a line that the file does not hold.
+
+    >>> text_lines("دير\u2028الزور B-LOC\r\n\nفي O\n")
+    ['دير\u2028الزور B-LOC', '', 'في O']
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file's last line ends with a line break; "" has no lines at all
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def conll_fields(line: str) -> list[str]:
+    r"""A CoNLL line's fields: separated by tabs where the line has one (so a token may hold spaces),
+    else by spaces. No other character separates fields: U+2028, U+0085 or NBSP inside a token is
+    part of it (``str.split()`` would cut there). Whitespace at a field's ends is trimmed, and a
+    field of whitespace alone is no field, so a line of whitespace has none (a blank line).
+
+    >>> conll_fields("دير\u2028الزور  B-LOC"), conll_fields("دير الزور\tB-LOC\t")
+    (['دير\u2028الزور', 'B-LOC'], ['دير الزور', 'B-LOC'])
+    """
+    parts = line.split("\t") if "\t" in line else line.split(" ")
+    return [part.strip() for part in parts if part.strip()]
+
+
+def is_comment(line: str) -> bool:
+    """Whether ``line`` is a ``# key = value`` comment (``# doc_id = x``, ``# text = ...``), not a
+    token line that starts with ``#`` (``#الموصل B-LOC``, ``# O``: a hashtag).
+
+    >>> is_comment("# doc_id = x"), is_comment("# text = في الموصل O"), is_comment("# O O"), is_comment("#الموصل B-LOC")
+    (True, True, False, False)
+    """
+    return COMMENT.match(line) is not None
+
+
+def mapped_tag(tag: str, label_map: Mapping[str, str | None]) -> str:
+    """``tag`` read through a label map: its type renamed (``GPE: LOC``: ``B-GPE`` -> ``B-LOC``), or
+    the tag ``O`` where the map drops its type (``PERS: null``)."""
+    if tag == "O":
+        return tag
+    prefix, typ = tag[0], tag[2:]
+    if typ in label_map:
+        target = label_map[typ]
+        return "O" if target is None else f"{prefix}-{target}"
+    return tag
 
 
 @dataclass
@@ -91,9 +152,8 @@ def _items(path: Path, problems: Problems, skip_bad_lines: bool) -> list[Line | 
                         "are often cp1256: iconv -f CP1256 -t UTF-8)") from None
     items: list[Line | Block] = []
     starts_sentence = True
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
-        fields = [f for f in fields if f]
+    for number, line in enumerate(text_lines(text), 1):
+        fields = conll_fields(line)
         if not fields:
             items.append(Block(number, "sentence"))
             starts_sentence = True
@@ -101,7 +161,7 @@ def _items(path: Path, problems: Problems, skip_bad_lines: bool) -> list[Line | 
             doc_id = line[len("# doc_id = "):].strip() if line.startswith("#") else None
             items.append(Block(number, "document", doc_id or None))
             starts_sentence = True
-        elif line.startswith("# ") and " = " in line:
+        elif is_comment(line):
             continue  # a CoNLL-U style comment (# sent_id = ..., # text = ...)
         else:
             problem = _unreadable(fields)
@@ -152,7 +212,7 @@ def _choose_layer(path: Path, lines: list[Line], problems: Problems, label_map: 
     """One tag per line: the outermost layer whose type the label map keeps, renamed by the map."""
     nested = dropped = 0
     for line in lines:
-        kept = [t for t in (_mapped(tag, label_map) for tag in line.tags) if t != "O"]
+        kept = [t for t in (mapped_tag(tag, label_map) for tag in line.tags) if t != "O"]
         if len(line.tags) > 1:
             nested += 1
             dropped += max(0, len(kept) - 1)
@@ -163,16 +223,6 @@ def _choose_layer(path: Path, lines: list[Line], problems: Problems, label_map: 
             f"{nested} lines carry several tags (nested entities); the outermost layer the label map keeps is read, "
             f"and {dropped} inner tags are left out (this project's spans are flat)",
         )
-
-
-def _mapped(tag: str, label_map: Mapping[str, str | None]) -> str:
-    if tag == "O":
-        return tag
-    prefix, typ = tag[0], tag[2:]
-    if typ in label_map:
-        target = label_map[typ]
-        return "O" if target is None else f"{prefix}-{target}"
-    return tag
 
 
 def _normalise_scheme(path: Path, lines: list[Line], problems: Problems) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -153,19 +154,41 @@ def _skip_bom(f) -> None:
         f.seek(0)
 
 
+# A \ud800-\udbff escape not followed by a \udc00-\udfff one, or the reverse: a lone surrogate.
+LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate_escape(path: Path, block: int = 1 << 20) -> bool:
+    """Whether the raw JSON holds a lone surrogate escape (blocks overlap, so none is missed at a seam;
+    an escape cut by a block's end may count as lone, which only costs the slower parser)."""
+    with open(path, "rb") as f:
+        tail = b""
+        while chunk := f.read(block):
+            if LONE_SURROGATE_ESCAPE.search(tail + chunk):
+                return True
+            tail = chunk[-12:]
+    return False
+
+
 def iter_json_array(path: Path) -> Iterator:
-    """The items of a top-level JSON list (or the one top-level object), one by one."""
+    """The items of a top-level JSON list (or the one top-level object), one by one.
+
+    ijson's fast C parser joins a lone high surrogate escape with the next ``\\u`` escape into one
+    wrong character (``"\\ud800\\u062a"`` becomes U+1022A), which shifts every offset after it. A
+    file that holds a lone surrogate escape is read with ijson's Python parser instead, which keeps
+    it, so that the document is reported (an error record) rather than silently changed."""
     import ijson
 
+    parser = ijson.get_backend("python") if _has_lone_surrogate_escape(path) else ijson
     with open(path, "rb") as f:
         _skip_bom(f)
         first = next(ijson.parse(f), ("", "", None))[1]
         f.seek(0)
         _skip_bom(f)
         if first == "start_map":
-            yield from ijson.items(f, "", use_float=True)
+            yield from parser.items(f, "", use_float=True)
         elif first == "start_array":
-            yield from ijson.items(f, "item", use_float=True)
+            yield from parser.items(f, "item", use_float=True)
         else:
             raise UserError(f"{path}: expected a JSON list of Label Studio tasks, found a {first.replace('start_', '') or 'empty file'}")
 

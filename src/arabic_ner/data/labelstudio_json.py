@@ -118,7 +118,7 @@ def looks_like_json(path: Path) -> bool:
 def load_json(path: Path):
     """``json.load`` whose error names the line and column, without a traceback."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # a UTF-8 BOM (some editors add one) is read, as predict reads it
             return json.load(f)
     except json.JSONDecodeError as exc:
         raise UserError(

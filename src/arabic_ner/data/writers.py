@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from ..core.document import Document, text_sha256
 from ..core.problems import UserError
 from .conll import conll_lines, one_line
-from .files import check_not_input, check_writable, is_stream
+from .files import check_not_input, check_writable, is_stream, no_space, no_space_error, replace_whole
 from .labelstudio_json import prediction_record
 
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".conll": "conll", ".json": "labelstudio"}
@@ -162,24 +162,22 @@ class HtmlFormat(JsonlFormat):
         folder = self.writer.path
         slug = re.sub(r"[^\w.-]+", "_", doc.id)[:80]  # the number keeps names unique and in input order
         page = f"{self.writer.count + 1:05d}-{slug}.html"
-        staging = folder / f".{page}.tmp"
-        staging.write_text(html_page(doc, self.writer.labels), encoding="utf-8")
-        os.replace(staging, folder / page)  # a page is never seen half-written
+        replace_whole(folder / page, html_page(doc, self.writer.labels).encode("utf-8"))  # never seen half-written
         return _json_line({"id": doc.id, "page": page, "entities": len(doc.spans)}, doc, self.writer.model_version)
 
     def close(self) -> None:
         from html import escape
 
-        rows = [json.loads(line) for line in self.writer.records.read_text(encoding="utf-8").splitlines()]
+        rows = [json.loads(line) for line in self.writer.records.read_text(encoding="utf-8").split("\n") if line]  # not splitlines: an id may hold U+2028
         items = "\n".join(
             f'<li><a href="{escape(r["page"])}">{escape(r["id"])}</a> ({r["entities"]} entities)'
             + (f' <span class="error">{escape(r["error"])}</span>' if r.get("error") else "") + "</li>"
             for r in rows
         )
-        (self.writer.path / "index.html").write_text(
-            '<!DOCTYPE html>\n<html dir="rtl" lang="ar">\n<head><meta charset="utf-8"><title>arabic-ner</title></head>\n'
-            f'<body>\n<ol dir="ltr">\n{items}\n</ol>\n</body>\n</html>\n',
-            encoding="utf-8",
+        replace_whole(
+            self.writer.path / "index.html",
+            ('<!DOCTYPE html>\n<html dir="rtl" lang="ar">\n<head><meta charset="utf-8"><title>arabic-ner</title></head>\n'
+             f'<body>\n<ol dir="ltr">\n{items}\n</ol>\n</body>\n</html>\n').encode("utf-8"),
         )
 
 
@@ -305,6 +303,10 @@ class PredictionWriter:
         self.file = None
         self._regular = True
         self._synced = time.monotonic()
+        self._existed = self.records.exists()
+        self._made_folder = not self.records.parent.exists()
+        self._good = 0  # the offset after the last complete record: where a failed write is cut back to
+        self._failed = False
 
     @property
     def done_ids(self) -> list[str]:
@@ -313,37 +315,72 @@ class PredictionWriter:
     def _open(self) -> None:
         """Open the file at the first write, so that a refused resume never touches it."""
         self.records.parent.mkdir(parents=True, exist_ok=True)
+        # unbuffered: each record is one write of its own, and a failed one leaves nothing buffered behind
         if self.done.records:
-            self.file = open(self.records, "r+b")
+            self.file = open(self.records, "r+b", buffering=0)
             self.file.truncate(self.done.keep)
             self.file.seek(self.done.keep)
         else:
-            self.file = open(self.records, "wb")
+            self.file = open(self.records, "wb", buffering=0)
             self._regular = stat.S_ISREG(os.fstat(self.file.fileno()).st_mode)
-            self.file.write(self.kind.header.encode("utf-8"))
+            self._write_all(self.kind.header.encode("utf-8"))
+        self._good = self.file.tell() if self._regular else 0
 
     def write(self, doc: Document, score: float | None) -> None:
-        if self.file is None:
-            self._open()
-        self._put(self.kind.record(doc, score))
+        try:
+            if self.file is None:
+                self._open()
+            self._put(self.kind.record(doc, score))
+        except Exception as exc:
+            self._fail(exc)
         self.count += 1
+        if self._regular:
+            self._good = self.file.tell()
+
+    def _fail(self, exc: Exception) -> None:
+        """A full disk: cut the file back to its last complete record (a new file with none is
+        removed), so that it holds nothing partial and --resume can continue it; one line says so."""
+        if not no_space(exc):
+            raise exc
+        self._failed = True
+        if self.file is not None and self._regular:
+            self.file.truncate(self._good)  # frees the space the partial record took
+            self.file.close()
+        kept = self.count - len(self.done.records)
+        if self._regular and self.count == 0 and not self._existed:
+            self.records.unlink(missing_ok=True)
+            if self._made_folder and not any(self.records.parent.iterdir()):
+                self.records.parent.rmdir()
+        error = no_space_error(self.records, exc, cleaned=False).lines[0]
+        raise UserError(f"{error.split('; ', 1)[0]}; after {kept} new document(s) " + (
+            f"the {self.count} complete record(s) are kept: free some space and run again with --resume"
+            if self.count else "nothing was written: free some space, or write somewhere else, and run again")) from None
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:  # a write to a nearly full disk may take part of the bytes; the next one raises ENOSPC
+            view = view[self.file.write(view):]
 
     def _put(self, text: str) -> None:
-        self.file.write(text.encode("utf-8"))
-        self.file.flush()
+        self._write_all(text.encode("utf-8"))
         if self._regular and time.monotonic() - self._synced > 1.0:  # survive a power cut, without an fsync per document
             os.fsync(self.file.fileno())
             self._synced = time.monotonic()
 
     def close(self) -> None:
-        if self.file is None:
-            self._open()
-        self._put(self.kind.footer)
-        if self._regular:
-            os.fsync(self.file.fileno())
-        self.file.close()
-        if hasattr(self.kind, "close"):
-            self.kind.close()
+        if self._failed:
+            return
+        try:
+            if self.file is None:
+                self._open()
+            self._put(self.kind.footer)
+            if self._regular:
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if hasattr(self.kind, "close"):
+                self.kind.close()
+        except Exception as exc:
+            self._fail(exc)
 
     def __enter__(self) -> PredictionWriter:
         return self

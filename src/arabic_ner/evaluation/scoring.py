@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..core.alignment import spans_to_tags
 from ..core.document import Document, Span
@@ -13,6 +15,8 @@ from ..core.labels import split_tag, to_iob2
 from ..core.problems import Problems, UserError
 from ..core.results import ERROR_KINDS, METRICS, EvaluationReport, TrainingMetrics, read_json, write_json
 from ..core.words import split_words
+from ..data.conll import conll_fields, is_comment, mapped_tag, text_lines
+from ..data.files import no_space, no_space_error, remove_stale_staging
 from ..reports.markdown import markdown_table
 from .metrics import classify_errors, seqeval_scores, span_scores, type_confusion
 
@@ -82,19 +86,30 @@ def _error_record(doc: Document, kind: str, gold: Span | None, pred: Span | None
     }
 
 
-def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[str]], list[list[str]]]:
+def read_conll_predictions(
+    path: Path, problems: Problems, label_map: Mapping[str, str | None] | None = None,
+) -> tuple[list[list[str]], list[list[str]]]:
     """Gold and predicted tag sequences from a conlleval-style file: ``token GOLD PRED`` per line,
-    blank lines between sentences, ``-DOCSTART-`` and ``# ...`` lines ignored."""
+    blank lines between sentences, ``-DOCSTART-`` and ``# key = value`` lines ignored.
+
+    Lines and fields are cut as the CoNLL reader cuts them (:func:`~arabic_ner.data.conll.text_lines`,
+    :func:`~arabic_ner.data.conll.conll_fields`): a token may hold U+2028 or U+0085, and a line that
+    starts with ``#`` but is not ``# key = value`` is a token's (``#الموصل B-LOC B-LOC``). Both
+    tags pass through ``label_map`` (``PERS: None`` drops PERS, ``GPE: LOC`` renames it); a type
+    the map names that the file does not hold is a warning, as it is most likely a typo.
+    """
     if not path.is_file():
         raise UserError(f"{path}: file not found")
+    label_map = label_map or {}
     y_true, y_pred, gold, pred = [], [], [], []
+    seen_types = set()
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 (byte {exc.start}); convert it, e.g. iconv -f UTF-16 -t UTF-8 (or -f cp1256)") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields or fields[0] == "-DOCSTART-" or line.startswith("# "):
+    for number, line in enumerate(text_lines(text), 1):
+        fields = conll_fields(line)
+        if not fields or fields[0] == "-DOCSTART-" or is_comment(line):
             if gold:
                 y_true.append(gold)
                 y_pred.append(pred)
@@ -103,22 +118,33 @@ def read_conll_predictions(path: Path, problems: Problems) -> tuple[list[list[st
         if len(fields) != 3:
             problems.error(f"{path}: line {number}", f"expected 'token GOLD PRED', found {len(fields)} fields: {line!r}")
             continue
-        for tag in fields[1:]:
-            if split_tag(tag) is None:
-                problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
-        gold.append(fields[1])
-        pred.append(fields[2])
+        bad = [tag for tag in fields[1:] if split_tag(tag) is None]
+        for tag in bad:
+            problems.error(f"{path}: line {number}", f"tag {tag!r} is not IOB2 (O, B-TYPE or I-TYPE)")
+        if bad:
+            continue
+        seen_types.update(tag[2:] for tag in fields[1:] if tag != "O")
+        gold.append(mapped_tag(fields[1], label_map))
+        pred.append(mapped_tag(fields[2], label_map))
     if gold:
         y_true.append(gold)
         y_pred.append(pred)
     problems.raise_if_errors(str(path), hint="")
     if not y_true:
         raise UserError(f"{path}: no tokens found; expected lines of 'token GOLD PRED'")
+    for typ in sorted(set(label_map) - seen_types):
+        target = "null" if label_map[typ] is None else label_map[typ]
+        problems.warning(f"--map {typ}={target}", f"{path} has no {typ} tags, so this map changes nothing; "
+                         f"its types are {', '.join(sorted(seen_types)) or 'none (only O)'}")
+    if seen_types and all(tag == "O" for seq in y_true + y_pred for tag in seq):
+        raise UserError(f"{path}: --map drops every type the file holds ({', '.join(sorted(seen_types))}), so nothing is left to score")
     return y_true, y_pred
 
 
-def score_conll(path: Path, problems: Problems) -> EvaluationReport:
-    y_true, y_pred = read_conll_predictions(path, problems)
+def score_conll(path: Path, problems: Problems, label_map: Mapping[str, str | None] | None = None) -> EvaluationReport:
+    """seqeval scores of a conlleval-style file (see :func:`read_conll_predictions`), its gold and
+    predicted tags read through ``label_map``; a type the map drops is in no row of the report."""
+    y_true, y_pred = read_conll_predictions(path, problems, label_map)
     labels = sorted({tag[2:] for seq in y_true + y_pred for tag in seq if tag != "O"})
     return EvaluationReport(sentences=len(y_true), tokens=sum(map(len, y_true)), seqeval=seqeval_scores(y_true, y_pred, labels))
 
@@ -130,21 +156,34 @@ def write_report(report: EvaluationReport, errors: list[dict] | None, out_dir: s
     linked from report.md, and return their paths after the others.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    images = []
-    if plots:
-        from ..reports.plots import plot_evaluation  # matplotlib is imported only when plots are asked for
+    remove_stale_staging(out)
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:  # every file is written into a staging folder first: a full disk leaves the folder as it was
+        staging.mkdir(parents=True)
+        images = []
+        if plots:
+            from ..reports.plots import plot_evaluation  # matplotlib is imported only when plots are asked for
 
-        images = plot_evaluation(report, errors, out)
-    paths = [out / "report.json", out / "report.md"]
-    write_json(paths[0], report)
-    paths[1].write_text(report_markdown(report, errors, title, [p.name for p in images]), encoding="utf-8")
-    if errors is not None:
-        paths.append(out / "errors.jsonl")
-        with open(paths[2], "w", encoding="utf-8") as f:
-            for error in errors:
-                f.write(json.dumps(error, ensure_ascii=False) + "\n")
-    return paths + images
+            images = plot_evaluation(report, errors, staging)
+        names = ["report.json", "report.md"] + (["errors.jsonl"] if errors is not None else [])
+        write_json(staging / names[0], report)
+        (staging / names[1]).write_text(report_markdown(report, errors, title, [p.name for p in images]), encoding="utf-8")
+        if errors is not None:
+            with open(staging / names[2], "w", encoding="utf-8") as f:
+                for error in errors:
+                    f.write(json.dumps(error, ensure_ascii=False) + "\n")
+    except Exception as exc:
+        written = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) if staging.is_dir() else 0
+        shutil.rmtree(staging, ignore_errors=True)
+        if no_space(exc):
+            raise no_space_error(out, exc, written=written) from None
+        raise
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [*names, *(p.name for p in images)]:
+        os.replace(staging / name, out / name)  # renames on one disk: they need no room
+    shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in names] + [out / p.name for p in images]
 
 
 def report_markdown(report: EvaluationReport, errors: list[dict] | None, title: str, images: Sequence[str] = ()) -> str:

@@ -221,6 +221,7 @@ def _now() -> str:
 def task_document(task, index: int):
     """The document of a Label Studio task: its text, its id (data.doc_id as push sets it, else the task id)."""
     from ..core.document import Document
+    from ..data.labelstudio_json import SURROGATE
 
     if not isinstance(task, dict):
         raise BadRequest(400, f"task {index} is not a JSON object")
@@ -229,6 +230,10 @@ def task_document(task, index: int):
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise BadRequest(400, f'task {name} has no text: a task needs "data": {{"text": "..."}}, as the labeling config\'s $text')
     doc_id = data.get("doc_id", task.get("id", index))
+    for what, value in (("text", data["text"]), ("doc_id", str(doc_id))):
+        if bad := SURROGATE.search(value):
+            raise BadRequest(422, f"task {name}: its {what} holds a lone UTF-16 surrogate ({ascii(bad.group())} at character "
+                                  f"{bad.start()}), which is not a character; fix the escape in the task's data")
     return Document(str(doc_id), data["text"])
 
 
@@ -271,6 +276,8 @@ async def read_json_body(request, max_request_mb: float) -> dict:
         raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")
     try:
         payload = json.loads(body)
+    except RecursionError:
+        raise BadRequest(400, "the request body is nested too deeply to be a Label Studio request") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise BadRequest(400, f"the request body is not JSON{where}") from None

@@ -135,10 +135,17 @@ def build_for_pretraining(config, word_lists, tokenizer_dir: str | Path | None =
 
 
 def save_model(model, tokenizer, directory: str | Path) -> None:
-    """Write a standard Hugging Face model directory (safetensors weights)."""
+    """Write a standard Hugging Face model directory (safetensors weights). Every file follows the
+    umask, as any file a user writes: the weights come out of their writer as 0600, which would keep
+    others on a shared workstation from reading the model."""
     os.makedirs(directory, exist_ok=True)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in Path(directory).iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~mask)
 
 
 def training_window(config: Config, tokenizer) -> int:

@@ -35,7 +35,12 @@ def cross_validate(config: Config, documents: list[Document], k: int, output_dir
         fold_dir = output_dir / f"fold-{i}"
         shutil.rmtree(fold_dir, ignore_errors=True)  # fold models are temporary: never resumed
         fit_docs, dev_docs = dev_split(config, train_docs + fixed)
-        train_model(config, fit_docs, dev_docs, fold_dir, verbose=verbose)
+        try:
+            train_model(config, fit_docs, dev_docs, fold_dir, verbose=verbose)
+        except KeyboardInterrupt:
+            shutil.rmtree(fold_dir, ignore_errors=True)
+            raise KeyboardInterrupt(f"interrupted in fold {i} of {k}; cross-validation is not resumed: run the same command "
+                                    "again to start it over") from None
         tagger = Tagger.load(str(fold_dir), batch_size=config.per_device_eval_batch_size)
         predicted = [t.document for t in tagger.tag(test_docs)]
         report, _ = score_documents(test_docs, predicted, config.labels)

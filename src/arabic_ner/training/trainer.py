@@ -24,7 +24,7 @@ from ..core.encoding import Encoder
 from ..core.problems import Problems, UserError
 from ..core.results import METRICS, EvaluationReport, SourceCount, TrainingMetrics, TrainSummary, write_json
 from ..core.words import Word
-from ..data.files import write_directory_whole
+from ..data.files import check_free_space, no_space, no_space_error, write_directory_whole
 from ..evaluation.scoring import score_documents
 from ..model.building import build_for_training, save_model
 from ..model.precision import cpu_has_native_bf16
@@ -380,6 +380,9 @@ def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None,
     quiet_transformers(verbose)  # no "Writing model shards" bar at every checkpoint
     main_process = trainer.is_world_process_zero()
     if main_process:
+        weights = sum(p.numel() * p.element_size() for p in trainer.model.parameters())
+        # a checkpoint holds the weights and the optimizer's two moments; the final model the weights again
+        check_free_space(checkpoints.parent, 4 * weights, f"training (a {weights / 1e6:,.1f} MB model: checkpoints and the final model)")
         checkpoints.mkdir(parents=True, exist_ok=True)
         config.save(checkpoints / config.FILE)
         (checkpoints / DATA_FINGERPRINT).write_text(fingerprint + "\n", encoding="utf-8")
@@ -391,6 +394,26 @@ def fit(trainer, config, checkpoints: Path, fingerprint: str, last: Path | None,
             if checkpoints.parent.is_dir() and not any(checkpoints.parent.iterdir()):
                 checkpoints.parent.rmdir()
         raise
+    except Exception as exc:
+        if not (main_process and no_space(exc)):
+            raise
+        for partial in checkpoints.glob("checkpoint-*"):  # the one being written when the disk filled
+            if not _is_complete(partial):
+                shutil.rmtree(partial, ignore_errors=True)
+        kept = [c.name for c in checkpoints.glob("checkpoint-*")]
+        if not kept:
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            if checkpoints.parent.is_dir() and not any(checkpoints.parent.iterdir()):
+                checkpoints.parent.rmdir()
+        error = no_space_error(checkpoints, exc)
+        hint = f" The complete checkpoints ({', '.join(sorted(kept))}) are kept: --resume continues from the last." if kept else ""
+        raise UserError(error.lines[0] + hint) from None
+    except KeyboardInterrupt:
+        done = [c for c in checkpoints.glob("checkpoint-*") if _is_complete(c)]
+        raise KeyboardInterrupt(
+            f"interrupted: {len(done)} complete checkpoint(s) in {checkpoints}; run the same command again with --resume "
+            "to continue from the last one" if done else "interrupted before the first checkpoint; run the same command again"
+        ) from None
     if not main_process:
         trainer.accelerator.wait_for_everyone()
         return None
@@ -422,6 +445,9 @@ def _resume_point(config: Config, checkpoints: Path, resume: bool, fingerprint: 
         shutil.rmtree(checkpoints, ignore_errors=True)  # leftovers of a run killed before its first checkpoint
         return None
     if newest is None:
+        if (checkpoints.parent / "config.json").is_file():
+            raise UserError(f"--resume: {checkpoints.parent} holds a finished model, so there is nothing to continue; "
+                            "pass --overwrite to train it again, or give another --output-dir")
         raise UserError(f"--resume: {checkpoints} has no complete checkpoint to continue from; train without --resume")
     saved = checkpoints / config.FILE
     if saved.is_file():
