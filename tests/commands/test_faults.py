@@ -240,6 +240,30 @@ def test_a_killed_final_save_is_cleaned_by_the_next_run_on_the_same_output(one_e
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]
 
 
+def test_a_kill_during_the_final_save_then_a_rerun(tmp_path):
+    """Killed (SIGKILL, as a power cut) while the final model is being written beside the output:
+    --resume finishes the model and removes the staging folder the killed run left, with a note."""
+    output = tmp_path / "m"
+    args = ["train", "--config", "configs/tiny.yaml", "--train", str(small_export(tmp_path)), "--output-dir", str(output),
+            *sets(*tiny_overrides(num_train_epochs=2))]
+    process = subprocess.Popen([str(ARABIC_NER), *args], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob(".m.tmp-*/config.json")):  # the final save has begun (the card and plots come after)
+        if process.poll() is not None:
+            pytest.skip("the run finished before the kill could land in its final save")
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.kill()
+    process.wait()
+    (staging,) = tmp_path.glob(".m.tmp-*")
+    assert not (output / "config.json").exists() and list((output / "checkpoints").glob("checkpoint-*"))
+    result = run_command(*args, "--resume")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"note: removed {staging}" in result.stderr and (output / "model.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json", "m"]
+
+
 # ---------------------------------------------------------------- outputs
 
 def test_select_never_writes_over_its_input_or_into_a_model(one_epoch_model, tmp_path):
