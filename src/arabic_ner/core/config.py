@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .labels import label_names
-from .problems import UserError
+from .problems import UserError, cut, quoted
 
 SCRATCH = "scratch"
 # transformers' schedulers that need no arguments beyond the warmup and the number of steps
@@ -69,7 +69,7 @@ class ScratchModel(Keys):
         if not 0 <= self.dropout < 1:
             problems.append(f"scratch.dropout: {self.dropout} must be at least 0 and below 1")
         if self.vocabulary not in self.VOCABULARIES:
-            problems.append(f"scratch.vocabulary: {self.vocabulary!r} must be one of {', '.join(self.VOCABULARIES)}")
+            problems.append(f"scratch.vocabulary: {quoted(self.vocabulary)} must be one of {', '.join(self.VOCABULARIES)}")
         if self.num_attention_heads >= 1 and self.hidden_size % self.num_attention_heads:
             problems.append(f"scratch.hidden_size: {self.hidden_size} is not a multiple of num_attention_heads "
                             f"({self.num_attention_heads}); each head gets hidden_size / num_attention_heads dimensions")
@@ -102,7 +102,7 @@ class Source(Keys):
             problems.append(f"{where}: path is empty")
         for source_label, target in self.label_map.items():
             if target is not None and target not in labels:
-                problems.append(f"{where}: label_map maps {source_label!r} to {target!r}, which is not in labels ({', '.join(labels)})")
+                problems.append(f"{where}: label_map maps {quoted(source_label)} to {quoted(target)}, which is not in labels ({', '.join(labels)})")
         if not math.isfinite(self.weight) or self.weight < 0:
             problems.append(f"{where}: weight {self.weight} must be a finite number >= 0")
         return problems
@@ -146,7 +146,7 @@ class TrainerKeys(Keys):
         problems += [f"{name}: {getattr(self, name)} must be 0 or more" for name in ("weight_decay", "warmup_steps") if getattr(self, name) < 0]
         if self.lr_scheduler_type not in SCHEDULERS:
             close = difflib.get_close_matches(self.lr_scheduler_type, SCHEDULERS, n=1)
-            problems.append(f"lr_scheduler_type: {self.lr_scheduler_type!r} is not one of {', '.join(SCHEDULERS)}"
+            problems.append(f"lr_scheduler_type: {quoted(self.lr_scheduler_type)} is not one of {', '.join(SCHEDULERS)}"
                             + (f"; did you mean {close[0]!r}?" if close else ""))
         if not 0 <= self.seed < 2**32:
             problems.append(f"seed: {self.seed} must be between 0 and 2**32 - 1")
@@ -178,7 +178,8 @@ class TrainerKeys(Keys):
 
     def save(self, path: str | Path) -> None:
         """Write the config as YAML, in :meth:`to_dict`'s order, under a one-line comment."""
-        Path(path).write_text(f"# {self.HEADER}\n" + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        text = yaml.dump(self.to_dict(), Dumper=_NoAliases, allow_unicode=True, sort_keys=False)
+        Path(path).write_text(f"# {self.HEADER}\n{text}", encoding="utf-8")
 
 
 class Config(TrainerKeys):
@@ -208,10 +209,10 @@ class Config(TrainerKeys):
         problems = []
         if not self.labels:
             problems.append("labels: must list at least one entity type, e.g. [LOC, ORG]")
-        problems += [f"labels: {label!r} is not a usable entity type (no '-', not 'O', not empty)"
+        problems += [f"labels: {quoted(label)} is not a usable entity type (no '-', not 'O', not empty)"
                      for label in self.labels if not label or label == "O" or "-" in label or label != label.strip()]
         if len(set(self.labels)) != len(self.labels):
-            problems.append(f"labels: {self.labels} lists a type twice")
+            problems.append(f"labels: {quoted(self.labels)} lists a type twice")
         if not self.train:
             problems.append("train: list at least one annotation file (Label Studio export or CoNLL)")
         if not self.output_dir.strip():
@@ -292,13 +293,18 @@ def _model_problems(config: Config | PretrainConfig) -> list[str]:
 
 
 def parse_label_map(items: list[str]) -> dict[str, str | None]:
-    """``["PERS=null", "GPE=LOC"]`` (the scripts' ``--map``) as a label map."""
-    label_map = {}
+    """``["PERS=null", "GPE=LOC"]`` (the scripts' ``--map``) as a label map. A label given two
+    different targets is an error naming both, not the last one silently winning."""
+    label_map, given = {}, {}
     for item in items:
         source, sep, target = item.partition("=")
         if not sep or not source.strip() or not target.strip():
-            raise UserError(f"--map {item!r}: expected LABEL=TARGET, e.g. --map GPE=LOC, or LABEL=null to drop a label")
-        label_map[source.strip()] = None if target.strip() in ("null", "None", "~") else target.strip()
+            raise UserError(f"--map {quoted(item)}: expected LABEL=TARGET, e.g. --map GPE=LOC, or LABEL=null to drop a label")
+        source, target = source.strip(), None if target.strip() in ("null", "None", "~") else target.strip()
+        if source in label_map and label_map[source] != target:
+            raise UserError(f"--map {cut(given[source])} and --map {cut(item)}: {cut(source)} is given two targets; "
+                            "give each label one (LABEL=TARGET, or LABEL=null to drop it)")
+        label_map[source], given[source] = target, item
     return label_map
 
 
@@ -307,31 +313,100 @@ def load_config(path: str | Path, overrides: list[str] = (), cls: type[TrainerKe
     keys). An error in a value names where the value came from: the file, or the ``--set``.
     ``cls`` is the config's type: :class:`Config` (train.py) or :class:`PretrainConfig` (pretrain.py)."""
     path = Path(path)
+    example = "configs/tiny.yaml" if cls is Config else "configs/tiny-mlm.yaml"
     if not path.is_file():
-        raise UserError(f"{path}: config file not found; pick one from configs/ (e.g. configs/tiny.yaml)")
+        raise UserError(f"{path}: config file not found; pick one from configs/ (e.g. {example})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = _read_yaml(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not a UTF-8 text file (byte {exc.start}); a config is a YAML file like configs/tiny.yaml") from None
+        raise UserError(f"{path}: not a UTF-8 text file (byte {exc.start}); a config is a YAML file like {example}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: {_yaml_problem(exc)}") from None
+    if raw is None:  # every key would take its default, and the first error would be about a model never asked for
+        raise UserError(f"{path}: the config is empty; copy {example} (every key, each with a comment saying what it does) and edit it")
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a config must be a mapping of keys to values, not a {type(raw).__name__}")
+    _check_command(raw, path, cls)
     origins = {}
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--set {item!r}: expected key=value, e.g. --set num_train_epochs=3")
+            raise UserError(f"--set {quoted(item)}: expected key=value, e.g. --set num_train_epochs=3")
         try:
-            parsed = yaml.safe_load(value) if value.strip() else None
+            parsed = _read_yaml(value, f"--set {cut(item)}") if value.strip() else None
         except yaml.YAMLError as exc:
-            raise UserError(f"--set {item}: the value is not valid YAML ({_yaml_problem(exc)}); quote it, e.g. --set 'key=\"...\"'") from None
-        _set_dotted(raw, key.strip(), parsed, f"--set {item}")
-        origins[key.strip()] = f"--set {item}"
+            raise UserError(f"--set {cut(item)}: the value is not valid YAML ({_yaml_problem(exc)}); "
+                            "quote it, e.g. --set 'key=\"...\"'") from None
+        _set_dotted(raw, key.strip(), parsed, f"--set {cut(item)}")
+        origins[key.strip()] = f"--set {cut(item)}"
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
         raise UserError(*(_error_line(cls, error, str(path), origins) for error in exc.errors(include_url=False))) from None
+
+
+class _Refused(yaml.YAMLError):
+    """YAML that parses but that a config must not hold (an alias, a key given twice)."""
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value that appears twice out twice, never as &anchor / *alias (which configs refuse)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter where a config can only mean a mistake: an anchor or alias
+    (a few KB of ``*alias`` can expand to gigabytes, and no config needs one) and a key given twice
+    (PyYAML would keep the last one without a word) are refused, with their line numbers."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(f"line {event.start_mark.line + 1}: YAML aliases (&anchor / *alias) are not allowed in a config; "
+                           "write the value out")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        first = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                earlier, earlier_value = first.setdefault(key, (key_node, value_node))
+            except TypeError:
+                continue  # an unhashable key: SafeLoader's own error says so
+            if earlier is not key_node:
+                given = [f"{_as_written(v)}on line {k.start_mark.line + 1}" for k, v in ((earlier, earlier_value), (key_node, value_node))]
+                raise _Refused(f"key {quoted(key)} is given twice: {given[0]} and {given[1]}; keep one (YAML would silently use the last)")
+        return super().construct_mapping(node, deep)
+
+
+def _as_written(node: yaml.Node) -> str:
+    """A scalar value as the file writes it, and a space (``1.0e-3 ``); nothing for a list or mapping."""
+    return f"{cut(node.value, 40)} " if isinstance(node, yaml.ScalarNode) else ""
+
+
+def _read_yaml(text: str, where: str):
+    """The value of YAML ``text`` (None when it holds nothing, or only comments), read with
+    :class:`ConfigLoader`. What it refuses is one UserError line that starts with ``where``;
+    malformed YAML is the caller's to report (a yaml.YAMLError)."""
+    try:
+        return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader: no Python objects
+    except _Refused as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def _check_command(raw: dict, path: Path, cls: type[TrainerKeys]) -> None:
+    """A pretraining config given to train, or a training config to pretrain: say which command
+    reads it, rather than only that its keys are unknown."""
+    if cls is Config and "texts" in raw:
+        raise UserError(f"{path}: this is a pretraining config (it has `texts`); use arabic-ner pretrain --config {path}")
+    mine = [key for key in ("labels", "train") if key in raw]
+    if cls is PretrainConfig and mine:
+        raise UserError(f"{path}: this is a training config (it has `{mine[0]}`); use arabic-ner train --config {path}")
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -347,7 +422,7 @@ def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
         if child is None:
             child = tree[part] = {}
         if not isinstance(child, dict):
-            raise UserError(f"{where}: {part!r} is not a section, so {dotted!r} cannot be set")
+            raise UserError(f"{where}: {quoted(part)} is not a section, so {quoted(dotted)} cannot be set")
         tree = child
     tree[last] = value
 
@@ -372,14 +447,14 @@ def _error_line(cls: type[Keys], error: dict, source: str, origins: dict[str, st
     if unknown:
         known = list(_model_at(cls, loc).model_fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        return (f"{where}: unknown config key '{key}'"
+        return (f"{where}: unknown config key '{cut(key)}'"
                 + (f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"))
     expected = EXPECTED.get(kind.partition("_")[0])
     if kind == "model_type" and error.get("ctx", {}).get("class_name") == "Source":
         expected = "a path or a mapping with a path"
     if expected is None:
-        return f"{where}: {key}: {error['msg']}, got {error['input']!r}"
-    return f"{where}: {key}: expected {expected}, got {error['input']!r}"
+        return f"{where}: {key}: {error['msg']}, got {quoted(error['input'])}"
+    return f"{where}: {key}: expected {expected}, got {quoted(error['input'])}"
 
 
 def _model_at(cls: type[Keys], loc: tuple) -> type[Keys]:

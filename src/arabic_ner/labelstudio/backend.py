@@ -175,8 +175,8 @@ class Backend:
         export.write(path)
         problems = Problems()
         documents = read_annotations(path, self.labels, problems)
-        for problem in problems.items:
-            log.warning("%s", problem)
+        for _, line in problems.lines():  # the first of each kind, then a count: a bad export cannot flood the log
+            log.warning("%s", line)
         if problems.errors:
             lines = [str(p) for p in problems.errors]
             raise BadRequest(422, f"{len(lines)} annotation(s) of {where} cannot be read, so nothing was trained: "

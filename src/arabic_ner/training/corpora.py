@@ -40,6 +40,8 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
         read = read_annotations(source.path, labels, problems, stats, source.label_map, source.skip_bad_lines)
         for line in stats.lines(source.path):
             log.info(line)
+        if source.label_map and not any(doc.spans for doc in read):
+            _check_something_is_left(source, labels, problems)
         if source.spans_include_proclitics:
             moved, total = move_proclitics_out(read)
             problems.note(source.path, f"spans_include_proclitics: {moved} of {total} span starts moved past attached "
@@ -56,6 +58,23 @@ def load_documents(sources: Sequence[Source | str], labels: Sequence[str], probl
             problems.warning(f"{doc.source}: document {doc.id}", f"has the same text as document {same.id} of {same.source}; "
                              "it is trained on twice, and a dev split or CV fold can hold one copy while training on the other")
     return documents
+
+
+def _check_something_is_left(source: Source, labels: Sequence[str], problems: Problems) -> None:
+    """An error when ``source``'s label map drops (maps to null) every span the file has: training
+    on it would teach that none of its entities is one. Read only when no span was left, so the
+    file is read a second time, keeping the dropped labels, to count what was dropped."""
+    dropped = [label for label, target in source.label_map.items() if target is None]
+    if not dropped:
+        return
+    kept = {label: target for label, target in source.label_map.items() if target is not None}
+    documents = read_annotations(source.path, [*labels, *dropped], Problems(), ReadStats(), kept, source.skip_bad_lines)
+    counts = Counter(span.label for doc in documents for span in doc.spans if span.label in dropped)
+    if counts:
+        dropped_counts = ", ".join(f"{label} {n}" for label, n in counts.most_common())
+        problems.error(source.path, f"its label map drops all {sum(counts.values())} spans ({dropped_counts}: mapped to null), "
+                                    "so none is left to learn from; map a label to one of `labels` instead of null "
+                                    "(e.g. label_map: {GPE: LOC}, or --map GPE=LOC), or leave the file out")
 
 
 def _same_file(a: str, b: str) -> bool:
