@@ -376,3 +376,95 @@ def test_a_taken_port_is_one_line_before_the_model_loads(tmp_path):
         result = run_command("serve", "--model", str(tmp_path / "no-model"), "--port", str(port), timeout=60)
     assert result.returncode == 2
     assert one_line(result.stderr).startswith(f"--host 127.0.0.1 --port {port}: cannot listen there (Address already in use)")
+
+
+# ---------------------------------------------------------------- cases from this issue's own probe
+
+def test_a_file_name_that_is_not_utf8_is_an_error_record_and_the_run_goes_on(one_epoch_model, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("قصف التحالف مواقع لداعش", encoding="utf-8")
+    (docs / os.fsdecode(b"bad\xff.txt")).write_text("قصف", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = run_command("predict", "--model", str(one_epoch_model), "--input", str(docs), "--output", str(out))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    bad, good = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+    assert bad["id"] == "bad\\xff" and bad["error"].endswith("bad\\xff.txt: the file name is not UTF-8, so it cannot be the document's id; rename the file")
+    assert good["id"] == "good" and "error" not in good
+
+
+def test_an_id_of_thousands_of_digits_is_an_error_record(one_epoch_model, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": ' + "9" * 5000 + ', "text": "بغداد"}\n{"id": "ok", "text": "بغداد"}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = run_command("predict", "--model", str(one_epoch_model), "--input", str(source), "--output", str(out))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    first, second = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+    assert first["error"] == f"{source}: line 1: a value cannot be read (a number of over 4,300 digits, more than Python reads); fix the line"
+    assert second["id"] == "ok" and "error" not in second
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("scratch.hidden_size=" + "1" + "0" * 40, "is more than a model from scratch can have (at most 10,000,000)"),
+    ("scratch..hidden_size=64", "is not a key (an empty part between dots); write KEY=VALUE or SECTION.KEY=VALUE"),
+])
+def test_absurd_settings_are_one_line(setting, says):
+    result = run_command("train", "--config", "configs/tiny.yaml", "--check", "--set", setting)
+    assert result.returncode == 2 and says in one_line(result.stderr) and "Traceback" not in result.stderr
+
+
+def test_a_path_the_system_refuses_is_one_line(tmp_path):
+    config = tmp_path / "long.yaml"
+    config.write_text((ROOT / "configs" / "tiny.yaml").read_text(encoding="utf-8").replace("output_dir: models/tiny", "output_dir: " + "x" * 100_000),
+                      encoding="utf-8")
+    result = run_command("train", "--config", str(config), *sets(*tiny_overrides(num_train_epochs=1)), cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert line.startswith(str(tmp_path)) and line.endswith(f"(100,{len(str(tmp_path)) + 1:03d} characters): File name too long; check the path given")
+    assert len(line) < 400
+
+
+def test_pretraining_on_texts_without_words_is_one_line(tmp_path):
+    texts = tmp_path / "w.txt"
+    texts.write_text(" \n\u00a0\u200f\n", encoding="utf-8")
+    result = run_command("pretrain", "--config", "configs/tiny-mlm.yaml", "--texts", str(texts), "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert one_line(result.stderr) == f"{texts}: the 1 text(s) hold no words (only spaces and invisible marks); give articles to pretrain on"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_damaged_json_file_in_a_model_is_named(one_epoch_model, tmp_path):
+    model = tmp_path / "m"
+    shutil.copytree(one_epoch_model, model)
+    (model / "tokenizer_config.json").write_text("not json", encoding="utf-8")
+    result = run_command("predict", "--model", str(model), "--input", str(ROOT / "data" / "raw"), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (f"{model / 'tokenizer_config.json'}: not valid JSON, so {model} is not a usable model directory; "
+                                       "copy the file again from where the model came from")
+
+
+def test_evaluate_never_writes_into_a_model_or_over_a_foreign_report(one_epoch_model, tmp_path):
+    model = tmp_path / "m"
+    shutil.copytree(one_epoch_model, model)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.json").write_text('{"mine": 1}', encoding="utf-8")
+    before = listing(tmp_path)
+    for out, says in ((model, f"{model}: is the input {model}"), (mine, f"{mine / 'report.json'}: was not written by arabic-ner evaluate")):
+        result = run_command("evaluate", "--model", str(model), "--data", "annotations/corpus.json", "--output-dir", str(out))
+        assert result.returncode == 2 and one_line(result.stderr).startswith(says), result.stderr
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("start", ["init_from", "model"])
+def test_a_model_is_never_its_own_output(one_epoch_model, tmp_path, start):
+    model = tmp_path / "m"
+    shutil.copytree(one_epoch_model, model)
+    before = listing(tmp_path)
+    config = "configs/tiny.yaml" if start == "init_from" else "configs/camelbert-msa.yaml"
+    extra = ["--set", "revision=main"] if start == "model" else []
+    result = run_command("train", "--config", config, "--set", f"{start}={model}", *extra, "--output-dir", str(model), "--overwrite",
+                         *sets(*tiny_overrides(num_train_epochs=1)))
+    assert result.returncode == 2
+    assert one_line(result.stderr) == f"{model}: is the input {model}; writing there would destroy it. Give another --output-dir."
+    assert listing(tmp_path) == before

@@ -3,6 +3,7 @@ offline-friendly defaults."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -12,6 +13,8 @@ from typing import Callable
 from ..core.problems import UserError
 
 PACKAGE_LOGGER = "arabic_ner"
+# a path the user gave that the system refuses: one line naming it, not a traceback
+PATH_ERRORS = (errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class _Stderr(logging.StreamHandler):
@@ -53,6 +56,11 @@ def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None =
     except Exception as exc:
         from ..data.files import no_space, no_space_error
 
+        if isinstance(exc, OSError) and exc.errno in PATH_ERRORS and exc.filename:
+            from ..core.problems import cut
+
+            print(f"{cut(str(exc.filename))}: {exc.strerror}; check the path given", file=sys.stderr)
+            sys.exit(2)
         if not no_space(exc):
             raise  # a bug, or a fault the library should have named: keep the traceback
         for line in no_space_error(getattr(exc, "filename", None), exc, cleaned=False).lines:

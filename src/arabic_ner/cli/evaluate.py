@@ -60,7 +60,7 @@ def main(argv=None):
         from ..training.corpora import load_documents
 
         out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
-        check_report_output(out, [args.data])
+        check_report_output(out, [args.data, args.model])
         check_device(args.device)
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
                              dtype=args.dtype)

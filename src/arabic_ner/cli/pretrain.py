@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..model.loading import quiet_transformers
 from .common import add_training_options
@@ -43,7 +44,8 @@ def main(argv=None):
         if value:
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
     config = load_config(args.config, overrides, cls=PretrainConfig)
-    check_model_output(config.output_dir, config.texts, resume=args.resume, overwrite=args.overwrite)
+    starts = [config.model] if Path(config.model).is_dir() else []  # a pretrained model it adapts is an input too
+    check_model_output(config.output_dir, [*config.texts, *starts], resume=args.resume, overwrite=args.overwrite)
     for advice in config.advice():
         print(f"warning: config: {advice}", file=sys.stderr)
     problems = Problems()

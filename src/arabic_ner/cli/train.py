@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..model.loading import quiet_transformers
 from .common import add_training_options
@@ -65,7 +66,8 @@ def main(argv=None):
     if args.cv is not None and args.cv < 2:
         raise UserError(f"--cv {args.cv}: K-fold cross-validation needs K of 2 or more (5 is usual)")
     if not args.check:
-        check_model_output(config.output_dir, paths, resume=args.resume, overwrite=args.overwrite, cv=args.cv is not None)
+        starts = [m for m in (config.model, config.init_from) if m and Path(m).is_dir()]  # the model it starts from is an input too
+        check_model_output(config.output_dir, paths + starts, resume=args.resume, overwrite=args.overwrite, cv=args.cv is not None)
 
     problems = Problems()
     documents = load_documents(config.train, config.labels, problems)

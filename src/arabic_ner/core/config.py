@@ -20,6 +20,7 @@ from .labels import label_names
 from .problems import UserError, cut, quoted
 
 SCRATCH = "scratch"
+MAX_SIZE = 10_000_000  # above any layer count, width or vocabulary a model from scratch here could have
 # transformers' schedulers that need no arguments beyond the warmup and the number of steps
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt")
 
@@ -64,8 +65,10 @@ class ScratchModel(Keys):
     dropout: Number = Field(0.1, description="dropout on hidden states and attention weights, 0 <= p < 1 (BERT's 0.1)")
 
     def check(self) -> list[str]:
-        problems = [f"scratch.{name}: {getattr(self, name)} must be 1 or more"
-                    for name, info in type(self).model_fields.items() if info.annotation is int and getattr(self, name) < 1]
+        sizes = [name for name, info in type(self).model_fields.items() if info.annotation is int]
+        problems = [f"scratch.{name}: {getattr(self, name)} must be 1 or more" for name in sizes if getattr(self, name) < 1]
+        problems += [f"scratch.{name}: {cut(str(getattr(self, name)))} is more than a model from scratch can have "
+                     f"(at most {MAX_SIZE:,})" for name in sizes if getattr(self, name) > MAX_SIZE]
         if not 0 <= self.dropout < 1:
             problems.append(f"scratch.dropout: {self.dropout} must be at least 0 and below 1")
         if self.vocabulary not in self.VOCABULARIES:
@@ -416,6 +419,8 @@ def _yaml_problem(exc: Exception) -> str:
 
 
 def _set_dotted(tree: dict, dotted: str, value, where: str) -> None:
+    if "" in dotted.split("."):
+        raise UserError(f"{where}: {quoted(dotted)} is not a key (an empty part between dots); write KEY=VALUE or SECTION.KEY=VALUE")
     *parents, last = dotted.split(".")
     for part in parents:
         child = tree.get(part)

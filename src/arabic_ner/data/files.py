@@ -118,7 +118,7 @@ def no_space_error(path: str | Path | None, exc: BaseException, written: int | N
               errno.EFBIG: "the file is larger than this file system allows"}[space_errno(exc)]
     amounts = [f"{n / 1e6:,.1f} MB {what}" for n, what in ((written, "written"), (needed, "needed")) if n]
     existing = next((p for p in (Path(path), *Path(path).parents) if p.exists()), None) if path else None
-    if existing is not None:
+    if existing is not None and not is_stream(existing):  # /dev/full's "free space" would be another device's
         amounts.append(f"{shutil.disk_usage(existing).free / 1e6:,.1f} MB free")
     return UserError(f"{path or 'writing'}: {reason}{' (' + ', '.join(amounts) + ')' if amounts else ''}; "
                      f"{'nothing was left half-written: ' if cleaned else ''}free some space, or write somewhere else, and run again")
@@ -192,9 +192,33 @@ def write_directory_whole(directory: str | Path, fill) -> None:
     the directory is never seen half-written, and its previous contents (checkpoints included) are
     removed only after the new one is in place."""
     directory = Path(directory)
-    remove_stale_staging(directory)
-    staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    staging = _staged(directory, fill)
     previous = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if directory.exists():
+        os.rename(directory, previous)
+    os.rename(staging, directory)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def write_files_into(folder: str | Path, fill) -> list[str]:
+    """Have ``fill(staging)`` write files into a new folder beside ``folder``, then move each into
+    ``folder`` (created if need be); other files there stay. A full disk or a failure leaves
+    ``folder`` as it was. Returns the names of the files moved in."""
+    folder = Path(folder)
+    staging = _staged(folder, fill)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in staging.iterdir())
+    for name in names:
+        os.replace(staging / name, folder / name)  # renames on one disk: they need no room
+    shutil.rmtree(staging, ignore_errors=True)
+    return names
+
+
+def _staged(target: Path, fill) -> Path:
+    """The hidden sibling of ``target`` that ``fill`` wrote; on any failure it is removed, and a full
+    disk is one line naming ``target``."""
+    remove_stale_staging(target)
+    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         fill(staging)
@@ -202,12 +226,9 @@ def write_directory_whole(directory: str | Path, fill) -> None:
         written = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()) if staging.is_dir() else 0
         shutil.rmtree(staging, ignore_errors=True)
         if no_space(exc):
-            raise no_space_error(directory, exc, written=written) from None
+            raise no_space_error(target, exc, written=written) from None
         raise
-    if directory.exists():
-        os.rename(directory, previous)
-    os.rename(staging, directory)
-    shutil.rmtree(previous, ignore_errors=True)
+    return staging
 
 
 def check_report_output(directory: str | Path, inputs: Iterable[str | Path]) -> None:
@@ -216,8 +237,34 @@ def check_report_output(directory: str | Path, inputs: Iterable[str | Path]) -> 
     check_not_input(directory, inputs, "--output-dir")
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{directory}: is a file; give a folder for the report (--output-dir)")
+    if model_folder_above(directory / "report.json") == directory.resolve():
+        raise UserError(f"{directory}: is a model folder; writing the report there would mix it with the model. "
+                        "Give another --output-dir")
+    foreign = _foreign_report(directory)
+    if foreign:
+        raise UserError(f"{directory / foreign}: was not written by arabic-ner evaluate, and the report would replace it; "
+                        "give another --output-dir (an earlier report of evaluate is replaced)")
     check_writable(directory)
     check_free_space(directory, REPORT_BYTES, "the report (JSON, Markdown, the errors and three plots)")
+
+
+REPORT_FILES = ("report.json", "report.md", "errors.jsonl", "scores_per_type.png", "confusion.png", "errors_by_kind.png")
+
+
+def _foreign_report(directory: Path) -> str | None:
+    """The name of a file in ``directory`` that a report would replace but evaluate did not write:
+    a report.json that is not an evaluation report, or report files without one."""
+    present = [name for name in REPORT_FILES if (directory / name).exists()]
+    if not present:
+        return None
+    try:
+        import json
+
+        report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+        ours = isinstance(report, dict) and "seqeval" in report
+    except (OSError, ValueError):
+        ours = False
+    return None if ours else ("report.json" if "report.json" in present else present[0])
 
 
 def check_writable(folder: Path) -> None:

@@ -86,6 +86,12 @@ def _iter_folder(folder: Path, files: list[Path]) -> Iterator[Document]:
 
 def _text_document(path: Path) -> Document:
     try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in the name: the id could not be written anywhere
+        shown = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return _failed(Path(shown).stem, path.with_name(shown),
+                       f"{path.parent}/{shown}: the file name is not UTF-8, so it cannot be the document's id; rename the file")
+    try:
         with open(path, "rb") as f:
             head = f.read(2)
         if head in UTF16_BOMS:
@@ -125,6 +131,10 @@ def _iter_jsonl(path: Path) -> Iterator[Document]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield _failed(f"line {number}", path, f"{where}, column {exc.colno}: malformed JSON: {exc.msg}")
+                continue
+            except ValueError as exc:  # e.g. a number of over 4,300 digits, which Python refuses to read
+                what = "a number of over 4,300 digits, more than Python reads" if "digits" in str(exc) else str(exc)
+                yield _failed(f"line {number}", path, f"{where}: a value cannot be read ({what}); fix the line")
                 continue
             if not isinstance(record, dict):
                 yield _failed(f"line {number}", path, f'{where}: expected an object like {{"id": "a1", "text": "..."}}')
@@ -209,6 +219,8 @@ def _document(raw_id, text, path: Path, where: str, text_field: str) -> Document
     if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
         shown = json.dumps(raw_id, ensure_ascii=False)[:40]
         return _failed(where.split(": ", 1)[1], path, f"{where}: the id {shown} is not a string or a whole number; give each document a string id")
+    if isinstance(raw_id, int) and abs(raw_id) >= 10**100:
+        return _failed(where.split(": ", 1)[1], path, f"{where}: the id is a number of {len(str(abs(raw_id))):,} digits; give each document a short string id")
     doc_id = str(raw_id)
     if SURROGATE.search(doc_id):
         return _failed(doc_id.encode("utf-8", "backslashreplace").decode("ascii", "replace"), path,

@@ -28,6 +28,7 @@ from .conll import conll_lines, one_line
 from .files import check_not_input, check_writable, is_stream, no_space, no_space_error, replace_whole
 from .labelstudio_json import prediction_record
 
+SHOWN_ERRORS = 20  # documents that cannot be read, printed one by one; the rest are counted (their records say why)
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".conll": "conll", ".json": "labelstudio"}
 
 
@@ -423,8 +424,11 @@ def write_tagged(writer: PredictionWriter, records: Iterable[tuple[Document, flo
         writer.write(doc, score)
         counts["failed" if doc.error else "empty" if not doc.text.strip() else "tagged"] += 1
         counts["entities"] += len(doc.spans)
-        if doc.error:
+        if doc.error and counts["failed"] <= SHOWN_ERRORS:
             tqdm.write(f"error: {doc.error}", file=sys.stderr)
+        elif doc.error and counts["failed"] == SHOWN_ERRORS + 1:
+            tqdm.write(f"error: more documents cannot be read; only the first {SHOWN_ERRORS} are shown here, and every one "
+                       f"has its error in its record in {writer.records}", file=sys.stderr)
     return counts
 
 

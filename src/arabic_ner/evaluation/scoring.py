@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -16,7 +14,7 @@ from ..core.problems import Problems, UserError
 from ..core.results import ERROR_KINDS, METRICS, EvaluationReport, TrainingMetrics, read_json, write_json
 from ..core.words import split_words
 from ..data.conll import conll_fields, is_comment, mapped_tag, text_lines
-from ..data.files import no_space, no_space_error, remove_stale_staging
+from ..data.files import write_files_into
 from ..reports.markdown import markdown_table
 from .metrics import classify_errors, seqeval_scores, span_scores, type_confusion
 
@@ -156,33 +154,23 @@ def write_report(report: EvaluationReport, errors: list[dict] | None, out_dir: s
     linked from report.md, and return their paths after the others.
     """
     out = Path(out_dir)
-    remove_stale_staging(out)
-    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:  # every file is written into a staging folder first: a full disk leaves the folder as it was
+    names = ["report.json", "report.md"] + (["errors.jsonl"] if errors is not None else [])
+    images: list[Path] = []
+
+    def fill(staging: Path) -> None:  # a full disk leaves the report folder as it was
         staging.mkdir(parents=True)
-        images = []
         if plots:
             from ..reports.plots import plot_evaluation  # matplotlib is imported only when plots are asked for
 
-            images = plot_evaluation(report, errors, staging)
-        names = ["report.json", "report.md"] + (["errors.jsonl"] if errors is not None else [])
+            images.extend(plot_evaluation(report, errors, staging))
         write_json(staging / names[0], report)
         (staging / names[1]).write_text(report_markdown(report, errors, title, [p.name for p in images]), encoding="utf-8")
         if errors is not None:
             with open(staging / names[2], "w", encoding="utf-8") as f:
                 for error in errors:
                     f.write(json.dumps(error, ensure_ascii=False) + "\n")
-    except Exception as exc:
-        written = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) if staging.is_dir() else 0
-        shutil.rmtree(staging, ignore_errors=True)
-        if no_space(exc):
-            raise no_space_error(out, exc, written=written) from None
-        raise
-    out.mkdir(parents=True, exist_ok=True)
-    for name in [*names, *(p.name for p in images)]:
-        os.replace(staging / name, out / name)  # renames on one disk: they need no room
-    shutil.rmtree(staging, ignore_errors=True)
+
+    write_files_into(out, fill)
     return [out / name for name in names] + [out / p.name for p in images]
 
 

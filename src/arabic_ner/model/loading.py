@@ -157,6 +157,10 @@ def from_pretrained(cls, name: str, revision: str | None, allow_pickle: bool = F
         try:
             return cls.from_pretrained(str(local), **kwargs)
         except Exception as exc:  # a model directory is data: any file in it may be missing, damaged or from another model
+            broken = _unreadable_json(local)
+            if broken:
+                raise UserError(f"{local / broken}: not valid JSON, so {local} is not a usable model directory; "
+                                "copy the file again from where the model came from") from None
             raise UserError(f"{local}: not a usable Hugging Face model directory ({type(exc).__name__}: {_first_line(exc)})") from None
     if local.exists():
         raise UserError(f"{name}: is a file; give the model's directory")
@@ -240,3 +244,15 @@ def quiet_transformers(verbose: bool) -> None:
         from transformers.utils import logging
 
         logging.disable_progress_bar()
+
+
+def _unreadable_json(directory: Path) -> str | None:
+    """The first ``*.json`` file of a model directory that does not parse, if any."""
+    import json
+
+    for path in sorted(directory.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return path.name
+    return None

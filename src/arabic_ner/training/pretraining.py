@@ -202,6 +202,10 @@ def pretrain(config: PretrainConfig, documents: list[Document], output_dir: str 
     last = _resume_point(config, checkpoints, resume, fingerprint)
     set_seed(config.seed)
     words_of = [split_words(doc.text) for doc in documents]
+    if not any(words_of):
+        sources = sorted({str(doc.source or doc.id) for doc in documents})
+        raise UserError(f"{', '.join(sources[:3])}{', ...' if len(sources) > 3 else ''}: the {len(documents)} text(s) hold no words "
+                        "(only spaces and invisible marks); give articles to pretrain on")
     tokenizer, model = build_for_pretraining(config, ([w.form for w in words] for words in words_of), tokenizer_dir=last)
     collator = WholeWordMasking(tokenizer, config.mlm_probability)
     train_rows, dev_rows = split_windows(mlm_windows(tokenizer, words_of), config.dev_fraction, config.seed)
