@@ -439,7 +439,7 @@ def test_a_damaged_json_file_in_a_model_is_named(one_epoch_model, tmp_path):
     (model / "tokenizer_config.json").write_text("not json", encoding="utf-8")
     result = run_command("predict", "--model", str(model), "--input", str(ROOT / "data" / "raw"), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2
-    assert one_line(result.stderr) == (f"{model / 'tokenizer_config.json'}: not valid JSON, so {model} is not a usable model directory; "
+    assert one_line(result.stderr) == (f"{model}: not a usable Hugging Face model directory: its tokenizer_config.json is not valid JSON; "
                                        "copy the file again from where the model came from")
 
 

@@ -159,7 +159,7 @@ def from_pretrained(cls, name: str, revision: str | None, allow_pickle: bool = F
         except Exception as exc:  # a model directory is data: any file in it may be missing, damaged or from another model
             broken = _unreadable_json(local)
             if broken:
-                raise UserError(f"{local / broken}: not valid JSON, so {local} is not a usable model directory; "
+                raise UserError(f"{local}: not a usable Hugging Face model directory: its {broken} is not valid JSON; "
                                 "copy the file again from where the model came from") from None
             raise UserError(f"{local}: not a usable Hugging Face model directory ({type(exc).__name__}: {_first_line(exc)})") from None
     if local.exists():
