@@ -468,3 +468,36 @@ def test_a_model_is_never_its_own_output(one_epoch_model, tmp_path, start):
     assert result.returncode == 2
     assert one_line(result.stderr) == f"{model}: is the input {model}; writing there would destroy it. Give another --output-dir."
     assert listing(tmp_path) == before
+
+
+def test_overwrite_starts_over_from_an_interrupted_run(tmp_path):
+    from helpers import killed_at_first_checkpoint
+
+    output = tmp_path / "m"
+    args = ["train", "--config", "configs/tiny.yaml", "--train", str(small_export(tmp_path)), "--output-dir", str(output),
+            *sets(*tiny_overrides(num_train_epochs=30))]
+    killed_at_first_checkpoint(args, output)
+    plain = run_command(*args[:-2], *sets(*tiny_overrides(num_train_epochs=1)))
+    assert plain.returncode == 2 and "holds checkpoints of an interrupted run" in plain.stderr
+    result = run_command(*args[:-2], *sets(*tiny_overrides(num_train_epochs=1)), "--overwrite")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"note: --overwrite: removed {output / 'checkpoints'}, the checkpoints of an earlier run; training starts over" in result.stderr
+    assert (output / "model.safetensors").is_file()
+
+
+def test_the_backend_checks_its_training_recipe_at_start(one_epoch_model, tmp_path):
+    result = run_command("serve", "--model", str(one_epoch_model), "--set", "learning_rate", "--port", "1", timeout=120)
+    assert result.returncode == 2
+    assert one_line(result.stderr) == "--set 'learning_rate': expected key=value, e.g. --set num_train_epochs=3"
+
+
+def test_select_counts_what_it_left_out_and_names_the_model_as_the_model(one_epoch_model, tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text('{"id": "a", "text": "قصف داعش"}\n{"id": "b", "text": "\\ud800"}\nnot json\n', encoding="utf-8")
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(pool), "--output", str(tmp_path / "r.jsonl"))
+    assert result.returncode == 1
+    assert f"1 document(s) ranked by entropy -> {tmp_path / 'r.jsonl'}; 2 left out because they could not be read" in result.stdout
+    model = tmp_path / "m"
+    shutil.copytree(one_epoch_model, model)
+    inside = run_command("select", "--model", str(model), "--input", str(pool), "--output", str(model / "r.jsonl"))
+    assert one_line(inside.stderr) == f"{model / 'r.jsonl'}: is inside the input folder {model} (the model); give an --output outside it"

@@ -534,6 +534,36 @@ def test_a_server_that_is_not_label_studio_is_a_one_line_error(tmp_path):
         server.shutdown()
 
 
+def test_a_server_whose_answers_have_the_wrong_shape_is_a_one_line_error(tmp_path):
+    """A server that answers every request with a JSON list, where the SDK expects objects."""
+    from http.server import BaseHTTPRequestHandler
+
+    class Lists(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"[1, 2, 3]"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Lists)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = cli("pull", "--project", "1", "--output", str(tmp_path / "o.json"), url=url, key="legacy-key-123")
+        line = one_line_error(result, "legacy-key-123")
+        assert line.startswith(f"Label Studio at {url} answered ") and "with something that is not Label Studio's API (TypeError)" in line
+        assert not (tmp_path / "o.json").exists()
+    finally:
+        server.shutdown()
+
+
 def test_a_url_that_is_not_http_is_a_one_line_error():
     result = cli("score", "--project", "1", url="localhost:8080", key="some-key-123")
     assert one_line_error(result, "some-key-123") == (

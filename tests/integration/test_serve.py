@@ -232,6 +232,28 @@ def test_the_running_server_answers_bad_requests_and_stays_up(backend):
 
 
 @needs_server
+def test_a_client_that_announces_a_huge_body_and_never_sends_it_gets_a_413(backend):
+    """Content-Length says 1 GB, ten bytes come: the backend does not wait for the rest forever."""
+    import socket
+    from urllib.parse import urlparse
+
+    address = urlparse(backend.url)
+    started = time.monotonic()
+    with socket.create_connection((address.hostname, address.port), timeout=60) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{\"tasks\": ")
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(data.lower().split(b"content-length: ")[1].split(b"\r\n")[0]):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        answer = data.decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 413") and "this backend takes at most 32 MB" in answer
+    assert time.monotonic() - started < 40
+    assert backend.process.poll() is None and backend.health()["status"] == "UP"
+
+
+@needs_server
 @pytest.mark.slow
 def test_a_training_started_in_label_studio_serves_a_new_model_version(label_studio, backend, tiny_model):
     client = label_studio.client()

@@ -36,7 +36,7 @@ def main(argv=None):
     quiet_transformers(args.verbose)
     from ..core.config import PretrainConfig, load_config
     from ..core.problems import Problems, UserError
-    from ..data.files import check_model_output
+    from ..data.files import check_model_output, discard_interrupted_run
     from ..training.pretraining import PretrainResult, pretrain, read_texts
 
     overrides = list(args.set)
@@ -46,6 +46,8 @@ def main(argv=None):
     config = load_config(args.config, overrides, cls=PretrainConfig)
     starts = [config.model] if Path(config.model).is_dir() else []  # a pretrained model it adapts is an input too
     check_model_output(config.output_dir, [*config.texts, *starts], resume=args.resume, overwrite=args.overwrite)
+    if args.overwrite:
+        discard_interrupted_run(config.output_dir)
     for advice in config.advice():
         print(f"warning: config: {advice}", file=sys.stderr)
     problems = Problems()

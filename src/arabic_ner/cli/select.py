@@ -61,7 +61,8 @@ def main(argv=None) -> int:
     write_whole(args.output, "".join(line + "\n" for line in lines))
     for error in errors:
         print(f"warning: {error}; left out of the ranking", file=sys.stderr)
-    print(f"{len(ranked)} document(s) ranked by {args.strategy} -> {args.output}")
+    print(f"{len(ranked)} document(s) ranked by {args.strategy} -> {args.output}"
+          + (f"; {len(errors)} left out because they could not be read (see the warnings above)" if errors else ""))
     for r in ranked[:10]:
         print(f"{r.rank:>4}  {r.uncertainty:.4f}  {r.id}")
     return 1 if errors else 0

@@ -49,6 +49,10 @@ def options_from(args) -> Options:
         raise UserError(f"{train_config}: --train-config not found")
     if not train_config.is_file():
         train_config = None
+    if train_config is not None:
+        from ..core.config import load_config
+
+        load_config(train_config, args.set)  # a bad recipe or --set is one line now, not a failed training later
     models_dir = Path(args.models_dir) if args.models_dir else model.resolve().parent
     return Options(args.model, models_dir, train_config, args.set, args.device, args.batch_size)
 

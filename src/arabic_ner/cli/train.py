@@ -56,7 +56,7 @@ def main(argv=None):
     quiet_transformers(args.verbose)
     from ..core.config import load_config
     from ..core.problems import Problems, UserError
-    from ..data.files import check_model_output
+    from ..data.files import check_model_output, discard_interrupted_run
     from ..training.corpora import check_data, dev_split, load_documents, warn_dev_overlap
     from ..training.crossval import cross_validate
     from ..training.trainer import train_model
@@ -68,6 +68,8 @@ def main(argv=None):
     if not args.check:
         starts = [m for m in (config.model, config.init_from) if m and Path(m).is_dir()]  # the model it starts from is an input too
         check_model_output(config.output_dir, paths + starts, resume=args.resume, overwrite=args.overwrite, cv=args.cv is not None)
+        if args.overwrite and args.cv is None:
+            discard_interrupted_run(config.output_dir)
 
     problems = Problems()
     documents = load_documents(config.train, config.labels, problems)

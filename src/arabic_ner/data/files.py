@@ -38,10 +38,11 @@ def check_not_input(output: Path, inputs: Iterable[str | Path], option: str, rep
     out = output.resolve()
     for given in inputs:
         source = Path(given).resolve()
+        what = f"{given} (the model)" if source.is_dir() and model_folder_above(source / MODEL_FILES[0]) == source else given
         if out == source or (out.exists() and source.exists() and os.path.samefile(out, source)):
-            raise UserError(f"{output}: is the input {given}; writing there would destroy it. Give another {option}.")
+            raise UserError(f"{output}: is the input {what}; writing there would destroy it. Give another {option}.")
         if source.is_dir() and source in out.parents:
-            raise UserError(f"{output}: is inside the input folder {given}; give an {option} outside it")
+            raise UserError(f"{output}: is inside the input folder {what}; give an {option} outside it")
         if out in source.parents and replaces_folder:
             raise UserError(f"{output}: holds the input {given}, and writing the model replaces the folder; "
                             f"give an {option} that holds no input")
@@ -69,6 +70,14 @@ def check_model_output(directory: str | Path, inputs: Iterable[str | Path], resu
         if "config.json" in entries and not overwrite:
             raise UserError(f"{directory}: holds a trained model; pass --overwrite to replace it, or give another --output-dir")
     check_writable(directory.parent)  # the model is written beside it, then renamed into place
+
+
+def discard_interrupted_run(directory: str | Path) -> None:
+    """``--overwrite`` starts over: the checkpoints an interrupted run left in ``directory`` go, with a note."""
+    checkpoints = Path(directory) / "checkpoints"
+    if checkpoints.is_dir():
+        shutil.rmtree(checkpoints)
+        log.info("note: --overwrite: removed %s, the checkpoints of an earlier run; training starts over", checkpoints)
 
 
 def check_output_file(path: str | Path, overwrite: bool, option: str = "--output", inputs: Iterable[str | Path] = ()) -> None:

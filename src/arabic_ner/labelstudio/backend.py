@@ -31,6 +31,7 @@ binds to 127.0.0.1 unless --host says otherwise. A malformed request gets a 4xx 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ log = logging.getLogger("arabic_ner.serve")
 TRAIN_EVENTS = ("START_TRAINING",)
 IGNORED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
 MAX_REQUEST_MB = 32
+DRAIN_SECONDS = 10  # how long an announced oversized body is read (and dropped) before the 413
 
 
 class BadRequest(Exception):
@@ -262,15 +264,24 @@ async def read_json_body(request, max_request_mb: float) -> dict:
     limit = int(max_request_mb * 1024 * 1024)
     declared = request.headers.get("content-length", "")
     body, size = bytearray(), 0
-    # A body over the limit is read to its end and dropped, never kept: a client that is still
-    # sending when the answer comes would see a reset connection instead of the 413.
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= limit:
-            body += chunk
-        else:
-            body.clear()
-    if declared.isdigit() and int(declared) > limit:
+    too_big = declared.isdigit() and int(declared) > limit
+
+    async def read() -> None:
+        # A body over the limit is read to its end and dropped, never kept: a client that is still
+        # sending when the answer comes would see a reset connection instead of the 413.
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= limit:
+                body.extend(chunk)
+            else:
+                body.clear()
+
+    try:  # a client that declares more than the limit and never sends it is not waited for forever
+        await asyncio.wait_for(read(), timeout=DRAIN_SECONDS if too_big else None)
+    except asyncio.TimeoutError:
+        pass
+    if too_big:
         raise BadRequest(413, f"the request is {int(declared) / 1048576:.1f} MB; this backend takes at most {max_request_mb:g} MB (--max-request-mb)")
     if size > limit:
         raise BadRequest(413, f"the request is over {max_request_mb:g} MB, the most this backend takes (--max-request-mb)")

@@ -210,6 +210,9 @@ def server_errors(url: str, doing: str) -> Iterator[None]:
         if exc.status_code == 403:
             raise UserError(f"Label Studio at {url} refused {doing} to this user (403: {detail}); ask an administrator") from None
         raise UserError(f"Label Studio at {url} answered {exc.status_code} while {doing}: {detail}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # the SDK could not read the answer into its models
+        raise UserError(f"Label Studio at {url} answered {doing} with something that is not Label Studio's API "
+                        f"({type(exc).__name__}); is {URL_VARIABLE} the address of Label Studio, of a version the SDK knows?") from None
 
 
 def _detail(body) -> str:
