@@ -339,7 +339,10 @@ def test_ctrl_c_in_training_says_how_to_resume(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     process = subprocess.Popen([str(ARABIC_NER), "train", "--config", "configs/tiny.yaml", "--output-dir", str(output),
                                 *sets(*tiny_overrides(num_train_epochs=200))], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               # as in a terminal: a shell that started the tests in the background may have
+                               # left SIGINT ignored, and a child that inherits that never sees Ctrl-C
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not list((output / "checkpoints").glob("checkpoint-*/trainer_state.json")):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be interrupted"
