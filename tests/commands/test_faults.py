@@ -469,7 +469,7 @@ def test_a_model_is_never_its_own_output(one_epoch_model, tmp_path, start):
     result = run_command("train", "--config", config, "--set", f"{start}={model}", *extra, "--output-dir", str(model), "--overwrite",
                          *sets(*tiny_overrides(num_train_epochs=1)))
     assert result.returncode == 2
-    assert one_line(result.stderr) == f"{model}: is the input {model}; writing there would destroy it. Give another --output-dir."
+    assert one_line(result.stderr) == f"{model}: is the input {model} (the model); writing there would destroy it. Give another --output-dir."
     assert listing(tmp_path) == before
 
 

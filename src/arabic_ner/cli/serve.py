@@ -49,10 +49,11 @@ def options_from(args) -> Options:
         raise UserError(f"{train_config}: --train-config not found")
     if not train_config.is_file():
         train_config = None
-    if train_config is not None:
-        from ..core.config import load_config
+    for item in args.set:  # a --set that is not KEY=VALUE is one line now; its value is checked by the training
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            from ..core.problems import quoted
 
-        load_config(train_config, args.set)  # a bad recipe or --set is one line now, not a failed training later
+            raise UserError(f"--set {quoted(item)}: expected key=value, e.g. --set num_train_epochs=3")
     models_dir = Path(args.models_dir) if args.models_dir else model.resolve().parent
     return Options(args.model, models_dir, train_config, args.set, args.device, args.batch_size)
 
