@@ -504,3 +504,15 @@ def test_select_counts_what_it_left_out_and_names_the_model_as_the_model(one_epo
     shutil.copytree(one_epoch_model, model)
     inside = run_command("select", "--model", str(model), "--input", str(pool), "--output", str(model / "r.jsonl"))
     assert one_line(inside.stderr) == f"{model / 'r.jsonl'}: is inside the input folder {model} (the model); give an --output outside it"
+
+
+def test_a_killed_html_runs_page_staging_is_swept_by_the_next_run(one_epoch_model, tmp_path):
+    pages = tmp_path / "pages"
+    args = ["predict", "--model", str(one_epoch_model), "--input", str(ROOT / "data" / "raw"), "--output", str(pages), "--format", "html"]
+    assert run_command(*args).returncode == 0
+    stale = pages / f".00001-x.html.tmp-{dead_pid()}"  # what a kill while a page was written leaves
+    stale.write_text("half a page", encoding="utf-8")
+    result = run_command(*args, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert f"note: removed {stale}, left by an interrupted run" in result.stderr
+    assert not [p for p in pages.iterdir() if p.name.startswith(".")] and (pages / "index.html").is_file()

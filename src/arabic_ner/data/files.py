@@ -166,6 +166,20 @@ def remove_stale_staging(path: str | Path) -> None:
                      entry, f"{size / 1e6:,.1f}", match.group(2), path)
 
 
+def remove_stale_files(folder: Path, suffix: str) -> None:
+    """One sweep of ``folder`` for the staging files (``.NAME.tmp-PID``, NAME ending in ``suffix``) of
+    runs that are gone, as a killed run writing many files there leaves them."""
+    if not folder.is_dir():
+        return
+    pattern = re.compile(rf"\.(.+{re.escape(suffix)})\.tmp-(\d+)")
+    for entry in folder.iterdir():
+        match = pattern.fullmatch(entry.name)
+        if match and entry.is_file() and not _alive(int(match.group(2))):
+            entry.unlink()
+            log.info("note: removed %s, left by an interrupted run (process %s) while it wrote %s",
+                     entry, match.group(2), folder / match.group(1))
+
+
 def write_whole(path: str | Path, text: str) -> None:
     """Write ``text`` to a sibling, then rename it into place: the file is never seen half-written. A
     full disk is one line, and leaves the old file (if any) as it was and no staging file."""
@@ -178,15 +192,18 @@ def write_whole(path: str | Path, text: str) -> None:
         raise
 
 
-def replace_whole(path: str | Path, data: bytes) -> None:
-    """:func:`write_whole` for a writer that handles a full disk itself (the OSError comes through)."""
+def replace_whole(path: str | Path, data: bytes, clean: bool = True) -> None:
+    """:func:`write_whole` for a writer that handles a full disk itself (the OSError comes through).
+    ``clean=False`` skips looking for a killed run's staging beside ``path`` (a listing of its folder):
+    a writer of many files in one folder sweeps once instead (:func:`remove_stale_files`)."""
     path = Path(path)
     if is_stream(path):
         with open(path, "wb") as f:
             f.write(data)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(path)
+    if clean:
+        remove_stale_staging(path)
     staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         staging.write_bytes(data)

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from ..core.document import Document, text_sha256
 from ..core.problems import UserError
 from .conll import conll_lines, one_line
-from .files import check_not_input, check_writable, is_stream, no_space, no_space_error, replace_whole
+from .files import check_not_input, check_writable, is_stream, no_space, no_space_error, remove_stale_files, replace_whole
 from .labelstudio_json import prediction_record
 
 SHOWN_ERRORS = 20  # documents that cannot be read, printed one by one; the rest are counted (their records say why)
@@ -163,7 +163,10 @@ class HtmlFormat(JsonlFormat):
         folder = self.writer.path
         slug = re.sub(r"[^\w.-]+", "_", doc.id)[:80]  # the number keeps names unique and in input order
         page = f"{self.writer.count + 1:05d}-{slug}.html"
-        replace_whole(folder / page, html_page(doc, self.writer.labels).encode("utf-8"))  # never seen half-written
+        if self.writer.count == len(self.writer.done.records):  # the run's first page: one sweep of the folder
+            remove_stale_files(folder, ".html")
+        # never seen half-written; not a listing of the folder per page, which grows with the run
+        replace_whole(folder / page, html_page(doc, self.writer.labels).encode("utf-8"), clean=False)
         return _json_line({"id": doc.id, "page": page, "entities": len(doc.spans)}, doc, self.writer.model_version)
 
     def close(self) -> None:
