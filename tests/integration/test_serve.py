@@ -168,6 +168,162 @@ def test_predictions_are_push_records_in_task_order(client, one_epoch_model):
     assert results[0]["result"] and results[0]["result"][0]["id"] == "11-0"  # else the task id
 
 
+# ---------------------------------------------------------------- authentication and training as annotators work, offline
+
+USER, PASSWORD = "reviewer", "s3cret:with colon é"
+
+
+def basic(user: str, password: str) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.fixture(scope="module")
+def guarded(one_epoch_model, tmp_path_factory):
+    """The application with credentials, and its backend (whose tagging and training calls are counted)."""
+    from starlette.testclient import TestClient
+
+    backend = Backend(Options(str(one_epoch_model), tmp_path_factory.mktemp("guarded"), one_epoch_model / "training_config.yaml"))
+    calls = []
+    for name in ("predict", "start_training", "check_config", "count_annotations"):
+        real = getattr(backend, name)
+        setattr(backend, name, lambda *a, _real=real, _name=name, **k: (calls.append(_name), _real(*a, **k))[1])
+    with TestClient(build_app(backend, credentials=(USER, PASSWORD)), raise_server_exceptions=False) as c:
+        yield c, backend, calls
+
+
+WORK = [("POST", "/predict", {"tasks": [{"id": 1, "data": {"text": TEXT}}], "label_config": CONFIG}),
+        ("POST", "/setup", {"project": "3.1700000000", "schema": CONFIG}),
+        ("POST", "/webhook", {"action": "START_TRAINING", "project": {"id": 3}}),
+        ("POST", "/webhook", {"action": "ANNOTATION_CREATED", "project": {"id": 3}, "annotation": {"id": 1}}),
+        ("GET", "/versions", None), ("POST", "/versions", {}), ("GET", "/nowhere", None)]
+
+
+@pytest.mark.parametrize("headers, why", [
+    ({}, "no credentials"),
+    (basic(USER, "wrong"), "wrong"),
+    (basic("someone", PASSWORD), "wrong"),
+    (basic(USER, PASSWORD + "x"), "wrong"),
+    (basic(USER, PASSWORD)["Authorization"].replace("Basic", "Bearer"), "wrong"),
+    ({"Authorization": "Basic not-base64!"}, "wrong"),
+    ({"Authorization": "Basic " + __import__("base64").b64encode(USER.encode()).decode()}, "wrong"),  # no colon
+])
+def test_without_the_right_credentials_every_route_that_works_is_a_401_and_nothing_runs(guarded, headers, why):
+    client, backend, calls = guarded
+    headers = headers if isinstance(headers, dict) else {"Authorization": headers}
+    before = (backend.version, dict(backend.annotations), backend.training)
+    for method, path, body in WORK:
+        response = client.request(method, path, json=body, headers=headers)
+        error = answer(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith('Basic realm="arabic-ner"')
+        assert ("takes requests with its user and password only" in error) == (why == "no credentials")
+        assert PASSWORD not in error and PASSWORD not in response.text
+    assert calls == [] and (backend.version, dict(backend.annotations), backend.training) == before
+    health = client.get("/health", headers=headers)
+    if why == "no credentials":  # a probe without credentials learns that it is up, and nothing else
+        assert (health.status_code, health.json()) == (200, {"status": "UP"})
+        assert client.get("/").json() == {"status": "UP"}
+    else:
+        assert "wrong user or password" in answer(health, 401)
+
+
+def test_with_the_right_credentials_every_route_answers_as_without_authentication(guarded, one_epoch_model):
+    client, backend, calls = guarded
+    auth = basic(USER, PASSWORD)
+    health = client.get("/health", headers=auth).json()
+    assert health["model_version"] == model_version(one_epoch_model) and health["training"]["state"] == "none"
+    assert client.post("/setup", json={"project": "3.1700000000", "schema": CONFIG}, headers=auth).json() == {"model_version": health["model_version"]}
+    results = client.post("/predict", json={"tasks": [{"id": 1, "data": {"text": TEXT}}], "label_config": CONFIG}, headers=auth).json()["results"]
+    expected = next(Tagger.load(str(one_epoch_model)).tag([__import__("arabic_ner").Document("1", TEXT)]))
+    assert results == [prediction_record(expected.document, expected.score, health["model_version"])]
+    assert "Not Found" in answer(client.get("/nowhere", headers=auth), 404)
+    assert calls == ["check_config", "check_config", "predict"]
+    calls.clear()
+
+
+def test_the_webhook_401_says_that_label_studios_webhook_needs_the_header(guarded):
+    client, _, _ = guarded
+    error = answer(client.post("/webhook", json={"action": "ANNOTATION_CREATED"}), 401)
+    assert "Settings > Webhooks" in error and "Authorization: Basic base64(user:password)" in error
+
+
+@pytest.mark.parametrize("host, env, message", [
+    ("0.0.0.0", {}, "--host 0.0.0.0: any machine that reaches it could tag text and start trainings; set BASIC_AUTH_USER and BASIC_AUTH_PASS"),
+    ("::", {}, "--host ::: any machine that reaches it could tag text"),
+    ("0.0.0.0", {"BASIC_AUTH_USER": "ner"}, "BASIC_AUTH_USER is set but BASIC_AUTH_PASS is not: set both"),
+    ("127.0.0.1", {"BASIC_AUTH_PASS": "x"}, "BASIC_AUTH_PASS is set but BASIC_AUTH_USER is not: set both"),
+    ("127.0.0.1", {"BASIC_AUTH_USER": "a:b", "BASIC_AUTH_PASS": "x"}, "BASIC_AUTH_USER holds a ':'"),
+])
+def test_serve_refuses_an_open_address_without_credentials_in_one_line(one_epoch_model, monkeypatch, host, env, message):
+    monkeypatch.delenv("BASIC_AUTH_USER", raising=False)
+    monkeypatch.delenv("BASIC_AUTH_PASS", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from labelstudio_server import free_port
+
+    result = run_command("serve", "--model", str(one_epoch_model), "--host", host, "--port", str(free_port()), timeout=60)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(message)
+    assert all(v not in result.stderr + result.stdout for v in env.values() if len(v) > 1)
+
+
+def test_credentials_are_never_taken_from_the_command_line(one_epoch_model):
+    result = run_command("serve", "--model", str(one_epoch_model), "--password", "x", timeout=60)
+    assert result.returncode == 2 and "unrecognized arguments: --password" in result.stderr
+
+
+def test_train_every_needs_a_recipe_and_label_studio(one_epoch_model, tmp_path, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    result = run_command("serve", "--model", str(one_epoch_model), "--train-every", "5", timeout=60)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "--train-every: a training exports the project from Label Studio; "
+        "export LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=<your token> first"]
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in one_epoch_model.iterdir():
+        if f.is_file() and f.name != "training_config.yaml":
+            (bare / f.name).write_bytes(f.read_bytes())
+    result = run_command("serve", "--model", str(bare), "--train-every", "5", timeout=60)
+    assert result.returncode == 2 and result.stderr.splitlines() == [f"--train-every: {bare} has no training_config.yaml to train with; give --train-config CONFIG"]
+    assert "argument --train-every: 0 must be 1 or more" in run_command("serve", "--model", str(one_epoch_model), "--train-every", "0", timeout=60).stderr
+
+
+def test_annotation_events_count_towards_a_training_per_project(one_epoch_model, tmp_path, monkeypatch):
+    """Submitted annotations are counted per project; skipped ones and deletions are not. The Nth
+    starts a training in the background; here Label Studio is not set, so it fails, and says why."""
+    from starlette.testclient import TestClient
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    options = Options(str(one_epoch_model), tmp_path, one_epoch_model / "training_config.yaml", train_every=3)
+    with TestClient(build_app(Backend(options)), raise_server_exceptions=False) as c:
+        def event(action, project, annotation):
+            response = c.post("/webhook", json={"action": action, "project": {"id": project}, "annotation": annotation})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        assert event("ANNOTATION_CREATED", 1, {"id": 1, "was_cancelled": False})["status"] == "counted"
+        assert event("ANNOTATION_CREATED", 1, {"id": 2, "was_cancelled": True}) == {"status": "counted", "project": 1, "annotations": 1, "train_every": 3}
+        assert event("ANNOTATIONS_DELETED", 1, [{"id": 1}])["status"] == "ignored"
+        assert event("ANNOTATION_UPDATED", 2, {"id": 3})["annotations"] == 1  # another project counts apart
+        assert c.get("/health").json()["annotations"] == {"1": 1, "2": 1}
+        started = event("ANNOTATIONS_CREATED", 1, [{"id": 4}, {"id": 5, "was_cancelled": True}, {"id": 6}])
+        assert started == {"status": "training", "project": 1, "annotations": 3, "train_every": 3}
+        deadline = time.monotonic() + 30
+        while (training := c.get("/health").json()["training"])["state"] != "failed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert training["state"] == "failed" and training["trigger"] == "3 annotations" and training["project"] == 1
+        assert training["error"].startswith("LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY not set")
+        health = c.get("/health").json()
+        assert health["annotations"] == {"1": 0, "2": 1} and health["waiting"] is None
+        assert "no \"project\"" in answer(c.post("/webhook", json={"action": "ANNOTATION_CREATED", "annotation": {"id": 9}}), 400)
+        # the annotation's own project serves when the event has no project object
+        assert event("ANNOTATION_CREATED", None, {"id": 10, "project": 2})["annotations"] == 2
+    assert list(tmp_path.iterdir()) == []  # nothing exported, nothing trained
+
+
 # ---------------------------------------------------------------- against Label Studio
 
 

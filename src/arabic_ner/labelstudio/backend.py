@@ -22,16 +22,28 @@ POST /webhook      {"action": "START_TRAINING", "project": {"id", ...}} (the pro
                    whole under --models-dir. Predictions switch to it when it is done, and /setup
                    reports its model version, which Label Studio shows as the model's version under
                    Settings > Model. A failed training leaves the running model serving; /health says
-                   why it failed. Other webhook events are acknowledged and ignored.
+                   why it failed.
+                   With --train-every N, ANNOTATION_CREATED, ANNOTATIONS_CREATED and
+                   ANNOTATION_UPDATED events (the webhook Label Studio makes for a connected model
+                   sends them) count the project's submitted annotations; the Nth starts the same
+                   training. At most one training runs and at most one waits: events during a
+                   training count towards the next one, and N of them queue it. Other events are
+                   acknowledged and ignored.
 
-The Label Studio URL and key come from the environment only and are never printed. The backend
-binds to 127.0.0.1 unless --host says otherwise. A malformed request gets a 4xx answer whose
-"error" is one line saying what was wrong.
+With BASIC_AUTH_USER and BASIC_AUTH_PASS in its environment, every request must carry them (HTTP
+basic authentication, as Label Studio's Connect Model dialog sends them); a request without them
+gets a 401 and nothing runs, except that GET /health and / answer {"status": "UP"} alone, for
+a load balancer's probe. The Label Studio URL and key, and the credentials, come from the
+environment only and are never printed. The backend binds to 127.0.0.1 unless --host says
+otherwise. A malformed request gets a 4xx answer whose "error" is one line saying what was wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hmac
 import json
 import logging
 import os
@@ -46,7 +58,9 @@ from ..core.problems import Problems, UserError
 
 log = logging.getLogger("arabic_ner.serve")
 TRAIN_EVENTS = ("START_TRAINING",)
-IGNORED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
+ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED")  # counted by --train-every
+IGNORED_EVENTS = ("ANNOTATION_DELETED", "ANNOTATIONS_DELETED")
+SERVE_CHUNK_DOCUMENTS = 16  # documents tagged per turn: a large /predict and small ones take turns at this grain
 MAX_REQUEST_MB = 32
 DRAIN_SECONDS = 10  # how long an announced oversized body is read (and dropped) before the 413
 
@@ -65,6 +79,7 @@ class Training:
 
     state: str = "none"  # none, running, done, failed
     project: int | None = None
+    trigger: str | None = None  # "Start Training", or "N annotations" (--train-every)
     started: str | None = None
     finished: str | None = None
     model_dir: str | None = None
@@ -82,6 +97,27 @@ class Options:
     overrides: list[str] = field(default_factory=list)
     device: str | None = None
     batch_size: int = 32
+    train_every: int | None = None  # completed annotations of a project that start a training
+
+
+class TurnLock:
+    """A lock granted in the order it is asked for. ``threading.Lock`` is not fair: a thread that
+    releases it and asks again at once usually gets it back, so a large /predict would starve the
+    small ones that wait between its turns."""
+
+    def __init__(self):
+        self._turns = threading.Condition()
+        self._next = self._serving = 0
+
+    def __enter__(self):
+        with self._turns:
+            ticket, self._next = self._next, self._next + 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc):
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
 
 
 class Backend:
@@ -89,18 +125,28 @@ class Backend:
 
     def __init__(self, options: Options):
         self.options = options
-        self._lock = threading.Lock()  # one tagging at a time, and the model swap between two
-        self._training_slot = threading.Lock()  # held from a START_TRAINING until its training ends
+        self._lock = TurnLock()  # one tagging turn at a time, and the model swap between two
+        self._jobs = threading.Lock()  # guards the training state below
+        self._running = False  # a training is being prepared or runs
+        self._waiting: tuple[int, str] | None = None  # (project, trigger) of the one training that waits
+        self.annotations: dict[int, int] = {}  # per project: completed annotations since its last training
         self.training = Training()
         self.versions: list[str] = []
         self._serve(options.model)
+
+    @property
+    def waiting(self) -> int | None:
+        """The project whose training waits for the one running."""
+        waiting = self._waiting
+        return waiting[0] if waiting else None
 
     def _serve(self, model_dir: str) -> None:
         from ..core.labels import entity_types
         from ..model.inference import Tagger
         from ..model.loading import model_version
 
-        tagger = Tagger.load(model_dir, device=self.options.device, batch_size=self.options.batch_size)
+        tagger = Tagger.load(model_dir, device=self.options.device, batch_size=self.options.batch_size,
+                             chunk_documents=SERVE_CHUNK_DOCUMENTS)
         version = model_version(model_dir)
         with self._lock:
             self.tagger, self.model_dir, self.version = tagger, model_dir, version
@@ -129,38 +175,108 @@ class Backend:
             )
 
     def predict(self, tasks: list) -> list[dict]:
-        """One prediction per task, in order, as push sends them."""
+        """One prediction per task, in order, as push sends them.
+
+        The tasks go through the Tagger as one stream, in turns of a few documents: between two
+        turns, the other requests that wait get theirs, in the order they came. A training that
+        ends meanwhile does not change the model of a request already started."""
         from ..data.labelstudio_json import prediction_record
 
-        documents = [task_document(task, i) for i, task in enumerate(tasks)]
+        documents = [task_document(task, i) for i, task in enumerate(tasks)]  # every task checked before any is tagged
         with self._lock:
-            tagged = list(self.tagger.tag(documents))
-            version = self.version
-        return [prediction_record(t.document, t.score, version) for t in tagged]
+            stream, version = self.tagger.tag(documents), self.version
+        results = []
+        while True:
+            with self._lock:
+                tagged = next(stream, None)
+            if tagged is None:
+                return results
+            results.append(prediction_record(tagged.document, tagged.score, version))
 
     # ------------------------------------------------------------ training
 
     def start_training(self, project: dict) -> dict:
-        """Export and check the project's annotations now (so the answer can name a bad span), then
-        train in the background; one training at a time."""
+        """The Start Training button: export and check the project's annotations now (so the answer
+        can name a bad span), then train in the background; refused while a training runs."""
         project_id = project.get("id")
         if not isinstance(project_id, int) or isinstance(project_id, bool):
             raise BadRequest(400, 'the START_TRAINING event has no "project": {"id": <int>}')
-        if self.options.train_config is None:
-            raise BadRequest(409, f"{self.model_dir} has no training_config.yaml; start the backend with --train-config CONFIG to train from Label Studio")
-        if not self._training_slot.acquire(blocking=False):
-            raise BadRequest(409, f"a training for project {self.training.project} is already running (started {self.training.started}); wait for it")
+        self._check_can_train()
+        with self._jobs:
+            if self._running:
+                raise BadRequest(409, f"a training for project {self.training.project} is already running (started {self.training.started}); wait for it")
+            self._running = True
         try:
-            job, annotations = self._prepare_training(project_id)
+            job, annotations = self._prepare_training(project_id, "Start Training")
         except BaseException:
-            self._training_slot.release()
+            self._next_training()
             raise
-        self.training = job
-        threading.Thread(target=self._train, args=(job, annotations), name=f"train-{Path(job.model_dir).name}", daemon=True).start()
-        log.info("training %s on %d task(s), %d span(s) of project %d", job.model_dir, job.tasks, job.spans, project_id)
+        self._launch(job, annotations)
         return {"status": "ok", "training": Path(job.model_dir).name, "tasks": job.tasks, "spans": job.spans}
 
-    def _prepare_training(self, project_id: int) -> tuple[Training, Path]:
+    def count_annotations(self, action: str, payload: dict) -> dict:
+        """An annotation event: with --train-every N, the project's Nth completed annotation since
+        its last training starts one (or queues it behind the one running). Answered at once:
+        Label Studio waits only a second for a webhook."""
+        if not self.options.train_every:
+            return {"status": "ignored", "detail": f"{action}: this backend trains only from Start Training (serve --train-every N trains as annotators work)"}
+        project_id = _event_project(payload)
+        if project_id is None:
+            raise BadRequest(400, f'the {action} event has no "project": {{"id": <int>}}')
+        completed = _completed_annotations(payload.get("annotation"))
+        every = self.options.train_every
+        with self._jobs:
+            count = self.annotations[project_id] = self.annotations.get(project_id, 0) + completed
+            if count < every:
+                return {"status": "counted", "project": project_id, "annotations": count, "train_every": every}
+            self.annotations[project_id] = 0
+            trigger = f"{count} annotations"
+            if self._running:
+                if self._waiting is None:
+                    self._waiting = (project_id, trigger)
+                    log.info("project %d: %s; a training waits for the one running", project_id, trigger)
+                return {"status": "queued", "project": project_id, "annotations": count, "train_every": every}
+            self._running = True
+        log.info("project %d: %s since its last training; training", project_id, trigger)
+        self._launch_in_background(project_id, trigger)
+        return {"status": "training", "project": project_id, "annotations": count, "train_every": every}
+
+    def _check_can_train(self) -> None:
+        if self.options.train_config is None:
+            raise BadRequest(409, f"{self.model_dir} has no training_config.yaml; start the backend with --train-config CONFIG to train from Label Studio")
+
+    def _launch(self, job: Training, annotations: Path) -> None:
+        self.training = job
+        threading.Thread(target=self._train, args=(job, annotations), name=f"train-{Path(job.model_dir).name}", daemon=True).start()
+        log.info("training %s on %d task(s), %d span(s) of project %d (%s)", job.model_dir, job.tasks, job.spans, job.project, job.trigger)
+
+    def _launch_in_background(self, project_id: int, trigger: str) -> None:
+        """Export, check and train without a client waiting: what goes wrong is the training's error."""
+        def prepare_and_train():
+            try:
+                job, annotations = self._prepare_training(project_id, trigger)
+            except BadRequest as exc:
+                self.training = Training("failed", project_id, trigger, _now(), _now(), error=exc.message)
+                log.error("training for project %d (%s) not started: %s", project_id, trigger, exc.message)
+                self._next_training()
+                return
+            except BaseException:
+                log.exception("training for project %d (%s) not started", project_id, trigger)
+                self._next_training()
+                return
+            self._launch(job, annotations)
+        threading.Thread(target=prepare_and_train, name=f"prepare-p{project_id}", daemon=True).start()
+
+    def _next_training(self) -> None:
+        """A training ended (or never started): start the one that waits, if any."""
+        with self._jobs:
+            waiting, self._waiting = self._waiting, None
+            self._running = waiting is not None
+        if waiting is not None:
+            log.info("project %d: starting the training that waited (%s)", *waiting)
+            self._launch_in_background(*waiting)
+
+    def _prepare_training(self, project_id: int, trigger: str) -> tuple[Training, Path]:
         """The project's completed annotations, exported beside the models and read as train reads them."""
         from ..data.labelstudio_json import read_annotations
         from .client import connect, export_annotated
@@ -185,7 +301,7 @@ class Backend:
                                   f"{'; '.join(lines[:3])}{'; ...' if len(lines) > 3 else ''}; fix them in Label Studio and train again")
         if not documents:
             raise BadRequest(422, f"{where} has no completed annotations to train on; annotate some tasks first")
-        job = Training("running", project_id, _now(), model_dir=str(self.options.models_dir / name),
+        job = Training("running", project_id, trigger, _now(), model_dir=str(self.options.models_dir / name),
                        tasks=len(documents), spans=sum(len(d.spans) for d in documents))
         return job, path
 
@@ -208,7 +324,25 @@ class Backend:
             job.state, job.finished, job.error = "failed", _now(), " ".join(str(exc).split())
             log.error("training for project %s failed; still serving %s: %s", job.project, self.version, job.error)
         finally:
-            self._training_slot.release()
+            self._next_training()
+
+
+def _event_project(payload: dict) -> int | None:
+    """The project of an annotation event: its "project" object's id, else the (first) annotation's project."""
+    project, annotation = payload.get("project"), payload.get("annotation")
+    if isinstance(annotation, list):
+        annotation = annotation[0] if annotation else None
+    for value in ((project or {}).get("id") if isinstance(project, dict) else None,
+                  annotation.get("project") if isinstance(annotation, dict) else None):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _completed_annotations(annotation) -> int:
+    """How many submitted (not skipped) annotations an event carries: one, or a list of them."""
+    items = annotation if isinstance(annotation, list) else [annotation]
+    return sum(1 for a in items if isinstance(a, dict) and not a.get("was_cancelled"))
 
 
 def _last_lines(path: Path, n: int = 3) -> str:
@@ -306,7 +440,9 @@ class Endpoints:
     async def health(self, request):
         backend = self.backend
         return 200, {"status": "UP", "model_class": "arabic_ner", "model_version": backend.version,
-                     "model_dir": backend.model_dir, "training": asdict(backend.training)}
+                     "model_dir": backend.model_dir, "training": asdict(backend.training),
+                     "train_every": backend.options.train_every, "annotations": dict(backend.annotations),
+                     "waiting": backend.waiting}
 
     async def setup(self, request):
         payload = await read_json_body(request, self.max_request_mb)
@@ -335,17 +471,76 @@ class Endpoints:
         action = payload.get("action")
         if not isinstance(action, str):
             raise BadRequest(400, 'no "action" in the webhook request')
+        if action in ANNOTATION_EVENTS:
+            return 200, self.backend.count_annotations(action, payload)
         if action not in TRAIN_EVENTS:
             known = action in IGNORED_EVENTS
-            return 200, {"status": "ignored", "detail": f"{action}: {'only START_TRAINING trains' if known else 'not an event this backend knows'}"}
+            return 200, {"status": "ignored", "detail": f"{action}: {'not counted towards a training' if known else 'not an event this backend knows'}"}
         project = payload.get("project")
         if not isinstance(project, dict):
             raise BadRequest(400, 'the START_TRAINING event has no "project" object')
         return 201, {"status": "ok", "result": await run_in_threadpool(self.backend.start_training, project)}
 
 
-def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
-    """The Starlette application around ``backend``."""
+class BasicAuth:
+    """HTTP basic authentication in front of every route (an ASGI middleware: it answers before any
+    route reads the body). Without credentials, GET /health and / answer {"status": "UP"} alone, so
+    that a load balancer or a container's probe can ask whether the backend is up; everything
+    else, and any request with wrong credentials, is a 401. Credentials are compared in constant
+    time, as digests so that not even their length shows. (Starlette's AuthenticationMiddleware
+    leaves the refusal to each route; here no route may forget it.)"""
+
+    REALM = 'Basic realm="arabic-ner", charset="UTF-8"'
+
+    def __init__(self, app, user: str, password: str):
+        self.app = app
+        self._user, self._password = _digest(user.encode()), _digest(password.encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from starlette.responses import JSONResponse
+
+        given = dict(scope["headers"]).get(b"authorization")
+        if given is not None and self._accepts(given):
+            return await self.app(scope, receive, send)
+        method, path = scope["method"], scope["path"]
+        if given is None and method in ("GET", "HEAD") and path in ("/", "/health"):
+            return await JSONResponse({"status": "UP"})(scope, receive, send)
+        if given is None:
+            why = "no credentials"
+            error = ("this backend takes requests with its user and password only (HTTP basic authentication): in Label Studio's "
+                     "Connect Model dialog, turn on Use Basic Authentication and give BASIC_AUTH_USER and BASIC_AUTH_PASS")
+            if path == "/webhook":
+                error += ("; Label Studio's webhook to /webhook (the project's Settings > Webhooks) sends annotation events "
+                          "without them unless it has the header Authorization: Basic base64(user:password)")
+        else:
+            why, error = "wrong credentials", "wrong user or password for this backend (HTTP basic authentication)"
+        client = scope.get("client") or ("?", 0)
+        log.warning("%s %s from %s: 401, %s", method, path, client[0], why)
+        await JSONResponse({"error": error}, status_code=401, headers={"WWW-Authenticate": self.REALM})(scope, receive, send)
+
+    def _accepts(self, header: bytes) -> bool:
+        scheme, _, encoded = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            user, sep, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            return False
+        # both compared, always: how long the answer takes says nothing about which one was wrong
+        return bool(sep) & hmac.compare_digest(_digest(user), self._user) & hmac.compare_digest(_digest(password), self._password)
+
+
+def _digest(value: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(value).digest()
+
+
+def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB, credentials: tuple[str, str] | None = None):
+    """The Starlette application around ``backend``; with ``credentials`` (user, password), every
+    request must carry them (see :class:`BasicAuth`)."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.responses import JSONResponse
@@ -363,7 +558,8 @@ def build_app(backend: Backend, max_request_mb: float = MAX_REQUEST_MB):
         Route("/versions", answers(endpoints.versions), methods=["GET", "POST"]),
         Route("/webhook", answers(endpoints.webhook), methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: not_found})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found})
+    return BasicAuth(app, *credentials) if credentials else app
 
 
 def _project(project) -> str:
