@@ -57,9 +57,15 @@ class RunningBackend:
     log: Path
     process: subprocess.Popen
     models_dir: Path
+    auth: tuple[str, str] | None = None  # the user and password it was started with
+
+    def headers(self) -> dict:
+        import base64
+
+        return {"Authorization": "Basic " + base64.b64encode(":".join(self.auth).encode()).decode()} if self.auth else {}
 
     def health(self) -> dict:
-        with urllib.request.urlopen(self.url + "/health", timeout=10) as answer:
+        with urllib.request.urlopen(urllib.request.Request(self.url + "/health", headers=self.headers()), timeout=10) as answer:
             return json.loads(answer.read())
 
     def log_tail(self, lines: int = 30) -> str:
@@ -67,17 +73,21 @@ class RunningBackend:
 
 
 def start_backend(label_studio, model: Path, work: Path, *extra: str, command: tuple[str, ...] = (str(ARABIC_NER),),
-                  env: dict | None = None, cwd: Path = ROOT) -> RunningBackend:
-    """``arabic-ner serve`` as a user starts it (``command``, in ``cwd``), with the URL and key in its environment."""
+                  env: dict | None = None, cwd: Path = ROOT, auth: tuple[str, str] | None = None) -> RunningBackend:
+    """``arabic-ner serve`` as a user starts it (``command``, in ``cwd``), with the URL and key in its
+    environment, and ``auth``'s user and password as BASIC_AUTH_USER and BASIC_AUTH_PASS."""
     port = free_port()
-    env = {**(os.environ if env is None else env), "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token}
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k not in ("BASIC_AUTH_USER", "BASIC_AUTH_PASS")}
+    env.update(LABEL_STUDIO_URL=label_studio.url, LABEL_STUDIO_API_KEY=label_studio.token)
+    if auth:
+        env.update(BASIC_AUTH_USER=auth[0], BASIC_AUTH_PASS=auth[1])
     log = work / "backend.log"
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(
             [*command, "serve", "--model", str(model), "--port", str(port), "--models-dir", str(work / "models"), *extra],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
-    backend = RunningBackend(f"http://127.0.0.1:{port}", log, process, work / "models")
+    backend = RunningBackend(f"http://127.0.0.1:{port}", log, process, work / "models", auth)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -96,12 +106,13 @@ def stop(backend: RunningBackend) -> None:
         backend.process.wait(timeout=30)
 
 
-def connected_project(label_studio, backend, title: str):
-    """A project whose tasks are the five articles, with the backend connected under Settings > Model."""
+def connected_project(label_studio, backend, title: str, **connect):
+    """A project whose tasks are the five articles, with the backend connected under Settings > Model
+    (``connect``: more of the Connect Model dialog's fields, such as its basic authentication)."""
     client = label_studio.client()
     project = client.projects.create(title=title, label_config=CONFIG)
     client.projects.import_tasks(id=project.id, request=[{"data": {"text": d.text, "doc_id": d.id}} for d in iter_input(RAW)])
-    ml = client.ml.create(project=project.id, url=backend.url, title="arabic-ner")
+    ml = client.ml.create(project=project.id, url=backend.url, title="arabic-ner", **connect)
     return project, ml
 
 
@@ -110,9 +121,11 @@ def retrieve_predictions(label_studio, project_id: int) -> None:
     label_studio.client().actions.create(id="retrieve_tasks_predictions", project=project_id, selected_items={"all": True, "excluded": []})
 
 
-def post(backend: RunningBackend, path: str, body: bytes) -> tuple[int, str]:
-    """The status of a POST to the running backend, and its ``error`` ("" when there is none)."""
-    request = urllib.request.Request(backend.url + path, data=body, method="POST", headers={"Content-Type": "application/json"})
+def post(backend: RunningBackend, path: str, body: bytes, headers: dict | None = None) -> tuple[int, str]:
+    """The status of a POST to the running backend, and its ``error`` ("" when there is none); with
+    the backend's credentials unless ``headers`` says otherwise."""
+    request = urllib.request.Request(backend.url + path, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **(backend.headers() if headers is None else headers)})
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, json.loads(answer.read()).get("error", "")

@@ -286,7 +286,8 @@ def test_train_every_needs_a_recipe_and_label_studio(one_epoch_model, tmp_path, 
         if f.is_file() and f.name != "training_config.yaml":
             (bare / f.name).write_bytes(f.read_bytes())
     result = run_command("serve", "--model", str(bare), "--train-every", "5", timeout=60)
-    assert result.returncode == 2 and result.stderr.splitlines() == [f"--train-every: {bare} has no training_config.yaml to train with; give --train-config CONFIG"]
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"--train-every: {bare} has no training_config.yaml to train with; give --train-config CONFIG"]
     assert "argument --train-every: 0 must be 1 or more" in run_command("serve", "--model", str(one_epoch_model), "--train-every", "0", timeout=60).stderr
 
 
@@ -510,5 +511,97 @@ def test_a_model_fine_tuned_from_a_pretrained_bert_is_trained_again_from_that_be
         assert f"model: {pretrained_dir}" in (retrained / "training_config.yaml").read_text(encoding="utf-8")
         retrieve_predictions(label_studio, project.id)
         assert training["model_version"] in {p["model_version"] for t in tasks_of(label_studio, project.id) for p in t["predictions"]}
+    finally:
+        stop(served)
+
+
+def wait_for_training(backend, versions: int, timeout: float = 300) -> dict:
+    """/health once the backend has served ``versions`` model versions and no training runs or waits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = backend.health()
+        served = json.loads(urllib_get(backend, "/versions"))["versions"]
+        if len(served) >= versions and health["training"]["state"] != "running" and health["waiting"] is None:
+            return health
+        assert health["training"]["state"] != "failed", f"{health}\n{backend.log_tail()}"
+        time.sleep(1)
+    pytest.fail(f"no training ended within {timeout} s: {backend.health()}\n{backend.log_tail()}")
+
+
+def eventually(backend, condition, timeout: float = 15) -> dict:
+    """/health once ``condition(health)`` holds (Label Studio may send a webhook a moment after it answers)."""
+    deadline = time.monotonic() + timeout
+    while not condition(health := backend.health()):
+        assert time.monotonic() < deadline, f"{health}\n{backend.log_tail()}"
+        time.sleep(0.2)
+    return health
+
+
+def urllib_get(backend, path: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(backend.url + path, headers=backend.headers()), timeout=30) as answer:
+        return answer.read()
+
+
+@needs_server
+@pytest.mark.slow
+def test_a_backend_with_credentials_serves_label_studio_and_trains_as_annotators_work(label_studio, tiny_model, tmp_path):
+    """Connected with its user and password through Label Studio's ML-backend settings: predictions,
+    then N=2 annotations made through Label Studio's API start exactly one training, three more
+    during it queue exactly one more, and the Start Training button still trains."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    auth = ("reviewer", "a long pass:phrase")
+    served = start_backend(label_studio, tiny_model, tmp_path, "--train-every", "2", "--set", "num_train_epochs=1",
+                           "--set", "dev_fraction=0", auth=auth)
+    try:
+        client = label_studio.client()
+        with pytest.raises(ApiError, match="authentication parameters were either not provided or are incorrect"):
+            connected_project(label_studio, served, "serve: wrong password", auth_method="BASIC_AUTH",
+                              basic_auth_user=auth[0], basic_auth_pass="wrong")
+        project, ml = connected_project(label_studio, served, "serve: authenticated", auth_method="BASIC_AUTH",
+                                        basic_auth_user=auth[0], basic_auth_pass=auth[1])
+        assert client.ml.get(id=ml.id).state == "CO"
+        # without the credentials nothing runs on the real server either
+        for path, body in (("/predict", {"tasks": [{"id": 1, "data": {"text": TEXT}}]}),
+                           ("/webhook", {"action": "START_TRAINING", "project": {"id": project.id}}),
+                           ("/webhook", {"action": "ANNOTATION_CREATED", "project": {"id": project.id}, "annotation": {"id": 1}})):
+            assert post(served, path, json.dumps(body).encode(), headers={})[0] == 401
+        assert served.health()["annotations"] == {} and served.health()["training"]["state"] == "none"
+
+        tasks = tasks_of(label_studio, project.id)
+        client.tasks.get(id=tasks[0]["id"])  # opened in the labeling screen: Label Studio asks for its prediction
+        assert [p["model_version"] for p in tasks_of(label_studio, project.id)[0]["predictions"]] == [model_version(tiny_model)]
+
+        # the webhook Label Studio made for the model sends annotation events; it needs the credentials too
+        (hook,) = [h for h in client.webhooks.list(project=str(project.id)) if h.url == served.url + "/webhook"]
+        client.webhooks.update(id=hook.id, headers=served.headers())
+
+        gold = gold_documents()
+        for task in tasks[:2]:
+            annotate(label_studio, task, gold[task["data"]["doc_id"]].spans)
+        health = eventually(served, lambda h: h["training"]["state"] == "running")
+        assert health["training"]["trigger"] == "2 annotations" and health["annotations"] == {str(project.id): 0}
+        for task in tasks[2:5]:  # during it: the 2nd queues one training, the 3rd is counted towards the next
+            annotate(label_studio, task, gold[task["data"]["doc_id"]].spans)
+        health = eventually(served, lambda h: h["annotations"] == {str(project.id): 1})
+        assert health["waiting"] == project.id and health["training"]["state"] == "running", health
+
+        health = wait_for_training(served, versions=3)
+        trained = sorted(p for p in served.models_dir.iterdir() if p.is_dir() and p.name != "label-studio-exports")
+        assert len(trained) == 2, trained  # exactly one training, then exactly the one that waited
+        assert (health["training"]["state"], health["training"]["trigger"], health["training"]["tasks"]) == ("done", "2 annotations", 5)
+        newest = health["model_version"]
+        assert newest == model_version(health["training"]["model_dir"]) != model_version(tiny_model)
+        retrieve_predictions(label_studio, project.id)
+        assert client.ml.get(id=ml.id).model_version == newest  # Settings > Model shows it
+        assert newest in {p["model_version"] for t in tasks_of(label_studio, project.id) for p in t["predictions"]}
+
+        client.ml.train(id=ml.id)  # the Start Training button, through the same credentials
+        health = wait_for_training(served, versions=4)
+        assert (health["training"]["state"], health["training"]["trigger"]) == ("done", "Start Training")
+        log = served.log.read_text(encoding="utf-8")
+        assert auth[1] not in log and label_studio.token not in log
     finally:
         stop(served)

@@ -252,6 +252,8 @@ class Backend:
 
     def _launch_in_background(self, project_id: int, trigger: str) -> None:
         """Export, check and train without a client waiting: what goes wrong is the training's error."""
+        self.training = Training("running", project_id, trigger, _now())  # exporting; /health says so at once
+
         def prepare_and_train():
             try:
                 job, annotations = self._prepare_training(project_id, trigger)
