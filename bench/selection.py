@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from arabic_ner.labelstudio import selection  # noqa: E402
 from bench.accuracy import LABELS, read_split, token_sentences  # noqa: E402
 
-STRATEGIES = ("random", *selection.STRATEGIES)
+STRATEGIES = selection.STRATEGIES
 
 
 def pseudo_documents(doc, sentences_per_doc: int) -> list:
@@ -81,11 +81,11 @@ def choose(strategy: str, model_dir: Path, pool: list, n: int, rng: random.Rando
     """``n`` documents of ``pool`` by ``strategy``."""
     if strategy == "random":
         return rng.sample(pool, n)
-    from arabic_ner.labelstudio.selection import most_uncertain
+    from arabic_ner.labelstudio.selection import chosen_order
     from arabic_ner.model.inference import Tagger
 
     tagged = Tagger.load(str(model_dir)).tag(pool)
-    return [t.document for t in most_uncertain(tagged, strategy)[:n]]
+    return [t.document for t in chosen_order(tagged, strategy)[:n]]
 
 
 def curve(seed: int, documents: list, test_doc, args, work: Path) -> dict[str, list[float]]:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from arabic_ner.core.document import Document
-from arabic_ner.labelstudio.selection import most_uncertain, ranking
+from arabic_ner.labelstudio.selection import chosen_order, ranking
 from arabic_ner.model.inference import Tagged, Tagger, Uncertainty
 
 from helpers import ROOT, run_command
@@ -24,13 +24,13 @@ def tagged(doc_id: str, entropy: float | None, least: float = 0.5, error: str | 
 def test_most_uncertain_first_ties_in_input_order_and_never_a_document_without_words_or_text():
     pool = [tagged("a", 0.2), tagged("b", 0.9), tagged("none", None), tagged("c", 0.2),
             tagged("bad", 0.99, error="pool.jsonl: line 4: not JSON"), tagged("d", 0.5)]
-    assert [t.document.id for t in most_uncertain(pool, "entropy")] == ["b", "d", "a", "c"]
+    assert [t.document.id for t in chosen_order(pool, "entropy")] == ["b", "d", "a", "c"]
 
 
 def test_each_strategy_ranks_by_its_own_measure():
     pool = [tagged("sure on average, one doubtful word", 0.1, least=0.8), tagged("unsure throughout", 0.6, least=0.4)]
-    assert [t.document.id for t in most_uncertain(pool, "entropy")][0] == "unsure throughout"
-    assert [t.document.id for t in most_uncertain(pool, "least-confidence")][0] == "sure on average, one doubtful word"
+    assert [t.document.id for t in chosen_order(pool, "entropy")][0] == "unsure throughout"
+    assert [t.document.id for t in chosen_order(pool, "least-confidence")][0] == "sure on average, one doubtful word"
     ranked = ranking(pool, "least-confidence")
     assert [(r.rank, r.uncertainty, r.least_confidence, r.mean_entropy) for r in ranked] == [(1, 0.8, 0.8, 0.1), (2, 0.4, 0.4, 0.6)]
 
@@ -63,9 +63,25 @@ def test_uncertainty_is_the_entropy_and_confidence_of_each_words_labels(tagger):
     assert next(tagger.tag([Document("empty", "  ")])).uncertainty is None
 
 
+def test_random_is_a_seeded_shuffle_of_the_documents_that_have_words():
+    pool = [tagged(f"d{i}", i / 20) for i in range(12)] + [tagged("none", None), tagged("bad", 0.5, error="unreadable")]
+    first = [t.document.id for t in chosen_order(pool, "random", seed=3)]
+    assert first == [t.document.id for t in chosen_order(pool, "random", seed=3)]  # the same seed, the same order
+    assert sorted(first) == sorted(f"d{i}" for i in range(12))  # every document with words, once
+    assert first != [t.document.id for t in chosen_order(pool, "random", seed=4)]
+    assert first != [f"d{i}" for i in range(12)]
+    assert [(r.rank, r.id, r.uncertainty) for r in ranking(pool, "random", seed=3)][:2] == [(1, first[0], None), (2, first[1], None)]
+
+
+def test_the_default_strategy_is_random_as_the_bench_measured():
+    from arabic_ner.labelstudio.selection import DEFAULT_STRATEGY, STRATEGIES
+
+    assert DEFAULT_STRATEGY == "random" and STRATEGIES == ("random", "entropy", "least-confidence")
+
+
 def test_the_ranking_command_writes_every_document_most_uncertain_first(one_epoch_model, tmp_path):
     out = tmp_path / "ranking.jsonl"
-    result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out))
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(out), "--strategy", "entropy")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(r["id"] for r in rows) == sorted(p.stem for p in RAW.glob("*.txt"))
@@ -73,6 +89,16 @@ def test_the_ranking_command_writes_every_document_most_uncertain_first(one_epoc
     assert [r["uncertainty"] for r in rows] == sorted((r["mean_entropy"] for r in rows), reverse=True)
     assert {r["strategy"] for r in rows} == {"entropy"} and all(r["words"] > 100 for r in rows)
     assert f"5 document(s) ranked by entropy -> {out}" in result.stdout
+
+    shuffled = tmp_path / "random.jsonl"
+    result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW), "--output", str(shuffled), "--seed", "7")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows_random = [json.loads(line) for line in shuffled.read_text(encoding="utf-8").splitlines()]
+    assert {(r["strategy"], r["seed"], r["uncertainty"]) for r in rows_random} == {("random", 7, None)}
+    assert sorted(r["id"] for r in rows_random) == sorted(r["id"] for r in rows)
+    by_id = {r["id"]: r["mean_entropy"] for r in rows}
+    assert all(r["mean_entropy"] == by_id[r["id"]] for r in rows_random)  # the same tagging, another order
+    assert f"5 document(s) ranked by random -> {shuffled}" in result.stdout
 
     top = tmp_path / "top.jsonl"
     result = run_command("select", "--model", str(one_epoch_model), "--input", str(RAW),

@@ -300,10 +300,10 @@ def test_push_skips_an_unreadable_document_with_a_warning_naming_its_line(label_
 
 @needs_server
 def test_push_select_pushes_the_most_uncertain_documents_not_yet_in_the_project(label_studio, env, tiny_model, project_title, tmp_path, capsys):
-    from arabic_ner.labelstudio.selection import most_uncertain
+    from arabic_ner.labelstudio.selection import chosen_order
     from arabic_ner.model.inference import Tagger
 
-    order = [t.document.id for t in most_uncertain(Tagger.load(str(tiny_model)).tag(iter_input(RAW)), "least-confidence")]
+    order = [t.document.id for t in chosen_order(Tagger.load(str(tiny_model)).tag(iter_input(RAW)), "least-confidence")]
     push = ["push", "--model", str(tiny_model), "--input", str(RAW), "--project", project_title, "--strategy", "least-confidence"]
     assert command_main("push")([*push[1:], "--select", "2"]) == 0
     pid = project_id(label_studio, project_title)

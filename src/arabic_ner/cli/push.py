@@ -35,9 +35,10 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=positive, default=32, help="most windows per tagging batch (default 32)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
     parser.add_argument("--select", type=positive, metavar="N",
-                        help="push only the N documents of --input that the model is least sure of, among those not yet in the project")
-    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default=DEFAULT_STRATEGY,
-                        help=f"how --select measures uncertainty (default {DEFAULT_STRATEGY}; see arabic-ner select -h)")
+                        help="push only N documents of --input, chosen by --strategy among those not yet in the project")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                        help=f"how --select chooses (default {DEFAULT_STRATEGY}; see arabic-ner select -h)")
+    parser.add_argument("--seed", type=int, default=0, help="the random choice's seed (--strategy random; default 0)")
     return parser.parse_args(argv)
 
 
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
     tagged = tagger.tag(documents)
     known = known_documents(server, project.id)  # listed once, for --select and for the import
     if args.select:
-        tagged = select(project, tagged, known, args.select, args.strategy)
+        tagged = select(project, tagged, known, args.select, args.strategy, args.seed)
     report = import_predictions(server, project, tagged, version, args.import_batch, known)
     if getattr(project, "model_version", None) != version:
         # the version whose predictions pre-fill the labeling screen
@@ -87,17 +88,18 @@ def main(argv=None) -> int:
     return 0
 
 
-def select(project, tagged, known: dict, n: int, strategy: str) -> list:
-    """The ``n`` documents of the pool ``tagged`` that the model is least sure of, leaving out those
-    already in ``project`` (``known``, by data.doc_id) and those that could not be read."""
-    from ..labelstudio.selection import most_uncertain, unreadable
+def select(project, tagged, known: dict, n: int, strategy: str, seed: int = 0) -> list:
+    """``n`` documents of the pool ``tagged``, chosen by ``strategy``, leaving out those already in
+    ``project`` (``known``, by data.doc_id) and those that could not be read."""
+    from ..labelstudio.selection import chosen_order, uncertainty, unreadable
 
     errors: list[str] = []
     pool = [t for t in unreadable(tagged, errors) if t.document.id not in known]
-    chosen = most_uncertain(pool, strategy)[:n]
+    chosen = chosen_order(pool, strategy, seed)[:n]
     for error in errors:
         print(f"warning: {error}; left out of the selection", file=sys.stderr)
-    print(f"selected {len(chosen)} of {len(pool)} document(s) not yet in project {project.id}, most uncertain by {strategy}: "
-          + ", ".join(f"{t.document.id} ({STRATEGIES[strategy](t.uncertainty):.3f})" for t in chosen[:10])
+    how = f"at random (seed {seed})" if strategy == "random" else f"most uncertain by {strategy}"
+    print(f"selected {len(chosen)} of {len(pool)} document(s) not yet in project {project.id}, {how}: "
+          + ", ".join(t.document.id + ("" if strategy == "random" else f" ({uncertainty(t, strategy):.3f})") for t in chosen[:10])
           + (", ..." if len(chosen) > 10 else ""))
     return chosen

@@ -1,58 +1,73 @@
-"""Choosing what to annotate next: rank unlabeled documents by how unsure the model is of them
-(``arabic-ner select``, and ``arabic-ner push --select``).
+"""Choosing what to annotate next: rank unlabeled documents (``arabic-ner select``, and
+``arabic-ner push --select``).
 
 Each document is tagged once, and scored from its words' label distributions (the word's first
 piece, as predictions read it):
 
-entropy            the mean entropy of its words' labels (default);
-least-confidence   one minus the confidence of its least sure word.
+random             a seeded random order (the default: see below);
+entropy            the mean entropy of its words' labels, most uncertain first;
+least-confidence   one minus the confidence of its least sure word, most uncertain first.
 
-bench/selection.py measures both against documents chosen at random (a learning curve on
-ANERcorp); the docs quote it. Documents with no words, and documents that could not be read,
-are never chosen.
+bench/selection.py measures the two uncertainty strategies against random on ANERcorp with the
+offline model (configs/tiny.yaml): random won at every seed, so it is the default until a bench
+says otherwise for a model (the docs quote the numbers). Documents with no words, and documents
+that could not be read, are never chosen.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..model.inference import Tagged, Uncertainty
 
-STRATEGIES: dict[str, Callable[[Uncertainty], float]] = {
+UNCERTAINTY: dict[str, Callable[[Uncertainty], float]] = {
     "entropy": lambda u: u.mean_entropy,
     "least-confidence": lambda u: u.least_confidence,
 }
-DEFAULT_STRATEGY = "entropy"
+STRATEGIES = ("random", *UNCERTAINTY)
+DEFAULT_STRATEGY = "random"  # bench/selection.py: random beat both measures at every seed with configs/tiny.yaml
 
 
 @dataclass(frozen=True)
 class Ranked:
     """One document's place in the ranking: ``uncertainty`` is the strategy's number, the higher the
-    less sure; both measures are kept so a ranking can be read with either."""
+    less sure (None for ``random``); both measures are kept so a ranking can be read with either."""
 
     rank: int
     id: str
     source: str | None
-    uncertainty: float
+    uncertainty: float | None
     words: int
     mean_entropy: float
     least_confidence: float
 
 
-def most_uncertain(tagged: Iterable[Tagged], strategy: str = DEFAULT_STRATEGY) -> list[Tagged]:
-    """The documents that have words, most uncertain first (ties keep the input order)."""
-    measure = STRATEGIES[strategy]
-    scored = [t for t in tagged if t.uncertainty is not None and not t.document.error]
-    return sorted(scored, key=lambda t: -measure(t.uncertainty))
+def chosen_order(tagged: Iterable[Tagged], strategy: str = DEFAULT_STRATEGY, seed: int = 0) -> list[Tagged]:
+    """The documents that have words, in the order ``strategy`` would annotate them: shuffled by
+    ``seed`` for ``random``, else most uncertain first (ties keep the input order)."""
+    pool = [t for t in tagged if t.uncertainty is not None and not t.document.error]
+    if strategy == "random":
+        random.Random(seed).shuffle(pool)
+        return pool
+    measure = UNCERTAINTY[strategy]
+    return sorted(pool, key=lambda t: -measure(t.uncertainty))
 
 
-def ranking(tagged: Iterable[Tagged], strategy: str = DEFAULT_STRATEGY) -> list[Ranked]:
-    measure = STRATEGIES[strategy]
+def uncertainty(t: Tagged, strategy: str) -> float | None:
+    """The strategy's number for one document (None for ``random``)."""
+    return UNCERTAINTY[strategy](t.uncertainty) if strategy in UNCERTAINTY else None
+
+
+def ranking(tagged: Iterable[Tagged], strategy: str = DEFAULT_STRATEGY, seed: int = 0) -> list[Ranked]:
+    def rounded(value):
+        return None if value is None else round(value, 6)
+
     return [
-        Ranked(rank, t.document.id, t.document.source, round(measure(t.uncertainty), 6), t.uncertainty.words,
+        Ranked(rank, t.document.id, t.document.source, rounded(uncertainty(t, strategy)), t.uncertainty.words,
                round(t.uncertainty.mean_entropy, 6), round(t.uncertainty.least_confidence, 6))
-        for rank, t in enumerate(most_uncertain(tagged, strategy), 1)
+        for rank, t in enumerate(chosen_order(tagged, strategy, seed), 1)
     ]
 
 
