@@ -223,6 +223,7 @@ class Backend:
         project_id = _event_project(payload)
         if project_id is None:
             raise BadRequest(400, f'the {action} event has no "project": {{"id": <int>}}')
+        self._check_can_train()
         completed = _completed_annotations(payload.get("annotation"))
         every = self.options.train_every
         with self._jobs:
