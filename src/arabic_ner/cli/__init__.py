@@ -17,6 +17,7 @@ from .common import run
 # subcommand: (module in this package, one line of help), in the order of the workflow
 COMMANDS = {
     "train": ("train", "train a token classifier from Label Studio or CoNLL annotations (--check, --cv, --resume)"),
+    "curve": ("curve", "a learning curve: train on 25/50/75/100% of the documents, F1 against their number, is it still rising?"),
     "evaluate": ("evaluate", "score a model on gold annotations, or a conlleval-style file; JSON and Markdown reports"),
     "predict": ("predict", "tag articles: JSONL, CoNLL, Label Studio tasks or HTML pages, offsets into the original text"),
     "pretrain": ("pretrain", "masked-language-model pretraining on unlabeled Arabic texts, before train"),

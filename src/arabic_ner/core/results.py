@@ -1,7 +1,7 @@
-"""Typed results: scores, evaluation reports, training metrics and cross-validation, and their JSON.
+"""Typed results: scores, evaluation reports, training metrics, cross-validation and learning curves, and their JSON.
 
-Every result the library computes is one of these dataclasses; ``report.json``, ``metrics.json``
-and ``cv.json`` are their JSON form, written by :func:`to_json` and read back, validated, by
+Every result the library computes is one of these dataclasses; ``report.json``, ``metrics.json``,
+``cv.json`` and ``curve.json`` are their JSON form, written by :func:`to_json` and read back, validated, by
 :func:`from_json` (pydantic checks the types and names the path of anything wrong). The model card,
 the plots, the Markdown reports and the scripts read the attributes, never dict paths.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import ClassVar, Iterator, TypeVar
 
 from .problems import UserError
 
@@ -171,6 +171,78 @@ class CrossValidation:
     k: int
     folds: list[Fold]
     mean_std: CVSummary
+
+
+@dataclass
+class CurveRun:
+    """One model of a learning-curve step: the documents it trained on (ids, besides those of sources
+    with ``holdout: false``, which every step trains on) and its character-span micro scores on the
+    documents it was scored on (the dev set, or with ``--cv`` its fold's held-out documents)."""
+
+    train_documents: list[str]
+    scores: Scores
+    fold: int | None = None
+
+
+@dataclass
+class CurvePoint:
+    """One step of a learning curve: ``percent`` of the training documents, how many that is (the
+    mean over the folds with ``--cv``), and the mean character-span micro P/R/F1 of its runs."""
+
+    percent: int
+    documents: float
+    precision: float
+    recall: float
+    f1: float
+    f1_std: float  # over the folds; 0 with a fixed dev set
+    runs: list[CurveRun]
+
+
+@dataclass
+class LearningCurve:
+    """``curve.json``: character-span micro F1 against the number of training documents, the
+    documents drawn in a fixed seeded order so that each step holds the ones before it."""
+
+    MIN_GAIN: ClassVar[float] = 0.01  # a last step that gains less than 1 point of F1 is a flattening curve
+
+    scored_on: str  # e.g. "the dev set annotations/dev.json (2 document(s))", "5-fold cross-validation by document (40 documents)"
+    points: list[CurvePoint]
+    k: int | None = None  # folds, with --cv
+    dev_documents: list[str] | None = None  # the fixed dev set's ids, without --cv
+    always_trained: int = 0  # documents of sources with holdout: false, in every step
+
+    def gains(self) -> list[float | None]:
+        """Each step's F1 gain over the step before it (a fraction; ``None`` for the first step)."""
+        return [None] + [b.f1 - a.f1 for a, b in zip(self.points, self.points[1:])]
+
+    @property
+    def last_gain(self) -> float:
+        return self.points[-1].f1 - self.points[-2].f1
+
+    @property
+    def still_gaining(self) -> bool:
+        """Whether the last step gained at least :attr:`MIN_GAIN`: then more annotation will probably help."""
+        return self.last_gain >= self.MIN_GAIN
+
+    def verdict(self) -> str:
+        """One line on the last step: still rising, flattening, or falling.
+
+        >>> def point(percent, documents, f1):
+        ...     return CurvePoint(percent, documents, f1, f1, f1, 0.0, [])
+        >>> LearningCurve("dev", [point(50, 2, 0.40), point(100, 4, 0.431)]).verdict()
+        'the last step (50% -> 100%, 2 -> 4 documents) gained +3.1 F1: the curve is still rising, so more annotation will probably help'
+        """
+        a, b = self.points[-2], self.points[-1]
+        step = f"the last step ({a.percent}% -> {b.percent}%, {a.documents:g} -> {b.documents:g} documents)"
+        gain = 100 * self.last_gain
+        if self.still_gaining:
+            return f"{step} gained {gain:+.1f} F1: the curve is still rising, so more annotation will probably help"
+        if gain > -100 * self.MIN_GAIN:
+            change = f"gained {gain:+.1f}" if gain >= 0 else f"lost {-gain:.1f}"
+            return (f"{step} {change} F1 (less than {100 * self.MIN_GAIN:g} point): the curve is flattening, "
+                    "so more documents of the same kind will probably help little")
+        return (f"{step} lost {-gain:.1f} F1: at this size the scores are noise as much as signal, so the curve "
+                "cannot tell yet whether more annotation helps (--cv K averages over folds)")
 
 
 def pct(x: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Plots of scores, errors, training runs and cross-validation, written as PNG files.
+"""Plots of scores, errors, training runs, cross-validation and learning curves, written as PNG files.
 
 Each plot has a ``*_figure`` function that builds a matplotlib ``Figure`` from a typed result of
 :mod:`arabic_ner.core.results` (read back from its JSON with ``read_json`` if need be), and a
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..core.results import ERROR_KINDS, CrossValidation, EvaluationReport, Fold, ScoreTable
+from ..core.results import ERROR_KINDS, CrossValidation, EvaluationReport, Fold, LearningCurve, ScoreTable
 
 # File names of the evaluation plots, written next to report.json.
 SCORES_PNG = "scores_per_type.png"
@@ -257,3 +257,45 @@ def plot_cv(summary: CrossValidation, path: str | Path, title: str | None = None
     >>> plot_cv(read_json(CrossValidation, "reports/tiny-cv/cv.json"), "reports/tiny-cv/cv.png")  # doctest: +SKIP
     """
     return save_figure(cv_figure(summary, title), path)
+
+
+# ---------------------------------------------------------------- learning curve over the amount of data
+
+
+def curve_figure(curve: LearningCurve, title: str | None = None):
+    """Span micro F1 (with precision and recall, thinner) against the number of training documents,
+    one point per step labelled with its share of the documents, from the ``curve.json`` of
+    :func:`arabic_ner.training.curve.learning_curve`; with ``--cv``, ± one standard deviation of F1
+    over the folds as error bars. The last step's gain, which the verdict reads, is written under it."""
+    points = curve.points
+    xs = [p.documents for p in points]
+    fig = _figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    for key, style in (("precision", "--"), ("recall", ":")):
+        ax.plot(xs, [getattr(p, key) for p in points], style, color=SCORE_COLOURS[key], linewidth=1, label=key, gid=key)
+    ax.errorbar(xs, [p.f1 for p in points], yerr=[p.f1_std for p in points] if curve.k else None, fmt="o-",
+                color=SCORE_COLOURS["f1"], linewidth=2, capsize=4, label="F1", gid="f1")
+    a, b = points[-2], points[-1]
+    ax.annotate(f"last step {100 * curve.last_gain:+.1f} F1", ((a.documents + b.documents) / 2, (a.f1 + b.f1) / 2),
+                textcoords="offset points", xytext=(0, -16), ha="center", fontsize=8, gid="last_gain",
+                color="C2" if curve.still_gaining else "0.3")
+    for p in points:
+        ax.annotate(f"{p.f1:.2f}\n({p.percent}%)", (p.documents, p.f1), textcoords="offset points", xytext=(-6, 6),
+                    ha="right", fontsize=8)  # left of the point, clear of its error bar
+    ax.set_xticks(xs, [f"{x:g}" for x in xs])
+    ax.set_xlim(0, max(xs) * 1.08)
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("training documents" + (" (mean over the folds)" if curve.k else ""))
+    ax.set_ylabel("character-span micro score")
+    ax.set_title(title or f"Learning curve: {curve.scored_on}", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_curve(curve: LearningCurve, path: str | Path, title: str | None = None) -> Path:
+    """Write the learning curve of :func:`curve_figure` to ``path`` (PNG) and return it.
+
+    >>> plot_curve(read_json(LearningCurve, "reports/curve-tiny/curve.json"), "curve.png")  # doctest: +SKIP
+    """
+    return save_figure(curve_figure(curve, title), path)
