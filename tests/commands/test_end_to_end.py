@@ -261,16 +261,20 @@ def test_cv_into_a_model_dir_adds_the_estimate_to_its_card(tmp_path):
     assert (tmp_path / "m" / "model.safetensors").is_file()
 
 
-@pytest.mark.parametrize("dtype", ["fp32", "bf16", "int8"])
-def test_every_dtype_gives_back_the_memorised_spans(memorised, dtype):
+@pytest.mark.parametrize("dtype, engine", [("fp32", None), ("bf16", None), ("int8", "torch"), ("int8", None)])
+def test_every_dtype_gives_back_the_memorised_spans(memorised, dtype, engine):
+    """int8 on both engines: torch's quantize_dynamic, and onnxruntime (the default on a CPU,
+    exported into the model's folder on this first use)."""
     from arabic_ner.model.precision import cpu_has_native_bf16
 
     work, gold_file, model_dir, gold = memorised
-    out = work / f"pred-{dtype}.jsonl"
-    result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out), "--dtype", dtype)
+    out = work / f"pred-{dtype}-{engine}.jsonl"
+    result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(out), "--dtype", dtype,
+                         *(["--engine", engine] if engine else []))
     assert result.returncode == 0, result.stderr[-3000:]
     ran = dtype if dtype != "bf16" or cpu_has_native_bf16() else "fp32"
     assert f"precision: {ran} (" in result.stderr  # one line says what ran, and why
+    assert ("onnxruntime, " in result.stderr) == (dtype == "int8" and engine is None)
     assert_spans_given_back_exactly(gold, [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()])
 
 

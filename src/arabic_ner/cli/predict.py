@@ -34,6 +34,9 @@ def parse_args(argv):
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
                         help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32; "
                              "int8: quantised Linear layers (CPU). bench/predict_throughput.py measures speed and agreement")
+    parser.add_argument("--engine", choices=["torch", "onnxruntime"],
+                        help="default: onnxruntime for --dtype int8 on a CPU (exported into the model's onnx/ folder on first use, "
+                             "see arabic-ner export), torch otherwise; GPUs run torch")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run: keep the complete records already in --output")
     again.add_argument("--overwrite", action="store_true", help="replace an existing --output")
@@ -76,7 +79,7 @@ def main(argv=None):
         print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)
     device = args.device or (str(state.device) if state and state.device.type == "cuda" else None)
     tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, max_batch_tokens=args.max_batch_tokens,
-                         allow_pickle=args.allow_pickle, dtype=args.dtype)
+                         allow_pickle=args.allow_pickle, dtype=args.dtype, engine=args.engine)
     print(tagger.precision.line(), file=sys.stderr)
     labels = tuple(entity_types(tagger.id2label))  # the legend order of html pages
 

@@ -10,16 +10,20 @@ text. Memory stays flat however many documents stream through.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..core.alignment import tags_to_spans
 from ..core.document import Document
 from ..core.encoding import Encoder
+from ..core.problems import UserError
 from ..core.words import split_words
-from .loading import check_scheme, load_trained, window_length
-from .precision import check_device, choose_precision, prepare
+from .loading import check_scheme, load_trained, load_trained_config, window_length
+from .onnx_engine import choose_engine, export_ready, open_session
+from .precision import Precision, check_device, choose_precision, prepare
 
 # oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
 # many shapes, so its cache made memory creep up over the first few thousand documents. Without
@@ -60,17 +64,29 @@ class Tagger:
 
     def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 256,
                  max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
-                 dtype: str = "fp32"):
-        import torch
-
-        meta = check_scheme(model.config, getattr(model.config, "_name_or_path", "") or "the model")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+                 dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None):
+        """``engine``: ``torch``, ``onnxruntime`` or ``None`` (onnxruntime for int8 on a CPU, where it can
+        run, see :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
+        from, unchanged since: the ONNX export is kept there. ``model`` may be ``None``, with its
+        ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights)."""
+        config = model.config if model is not None else config
+        meta = check_scheme(config, getattr(config, "_name_or_path", "") or "the model")
+        self.device = _device(device)
         # chosen before the model moves, so a request the device cannot honour fails with its own message
         self.precision = choose_precision(dtype, self.device)
         check_device(device)
-        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
-        self.model, self._autocast = prepare(model, self.precision, self.device)
-        max_length = window_length(tokenizer.model_max_length, model.config)
+        self.id2label = {int(k): v for k, v in config.id2label.items()}
+        self.engine = choose_engine(engine, self.precision, self.device)
+        self.session = open_session(model_dir, self.precision.name, engine == "onnxruntime", model) if self.engine == "onnxruntime" else None
+        if self.session is not None:  # the graph does the work: the torch model is not kept
+            self.model, self._autocast = None, nullcontext
+            self.precision = Precision(self.precision.name, f"{self.precision.why}; onnxruntime, {self.session.path}")
+        else:
+            if model is None:  # the export went stale since load() looked: torch runs, and needs the weights
+                _, model = load_trained(str(model_dir))
+            self.engine = "torch"
+            self.model, self._autocast = prepare(model, self.precision, self.device)
+        max_length = window_length(tokenizer.model_max_length, config)
         if stride is None:
             stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
         self.encoder = Encoder(tokenizer, max_length, stride)
@@ -81,8 +97,14 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str, allow_pickle: bool = False, **kwargs) -> Tagger:
+        """The model in ``path`` (a folder, or a Hub id) ready to tag; ``kwargs`` as for the constructor.
+        Where it will run on a current ONNX export, its torch weights are not read."""
+        model_dir = path if Path(path).is_dir() else None
+        if model_dir is not None and _runs_on_export(model_dir, **kwargs):
+            tokenizer, config = load_trained_config(path)
+            return cls(None, tokenizer, model_dir=model_dir, config=config, **kwargs)
         tokenizer, model = load_trained(path, allow_pickle=allow_pickle)
-        return cls(model, tokenizer, **kwargs)
+        return cls(model, tokenizer, model_dir=model_dir, **kwargs)
 
     def tag_text(self, text: str) -> list:
         """The spans of one text."""
@@ -137,7 +159,7 @@ class Tagger:
                     cols.append(col)
                     targets.append((d, word))
             with torch.inference_mode(), self._autocast():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = self._logits(ids, mask)
                 picked = logits[torch.tensor(rows, device=self.device), torch.tensor(cols, device=self.device)]
                 probs = picked.float().softmax(-1)
                 best, best_ids = probs.max(-1)
@@ -152,6 +174,12 @@ class Tagger:
             if stop():
                 return True
         return False
+
+    def _logits(self, ids, mask):
+        """The forward pass, on the engine chosen: the one step that differs between engines."""
+        if self.session is not None:
+            return self.session.logits(ids, mask)
+        return self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
 
     def _encode(self, chunk: list[Document]) -> list:
         """The chunk's encodings. A document that cannot be split or encoded becomes an error record
@@ -204,6 +232,21 @@ class Tagger:
             batch.append((d, k))
         if batch:
             yield batch
+
+
+def _device(device: str | None):
+    import torch
+
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _runs_on_export(model_dir: str, device: str | None = None, dtype: str = "fp32", engine: str | None = None, **_) -> bool:
+    """Whether a Tagger of ``model_dir`` with these options runs on a current ONNX export there. A
+    request the device cannot honour is refused by the constructor, as without an export."""
+    try:
+        return choose_engine(engine, choose_precision(dtype, _device(device)), _device(device)) == "onnxruntime" and export_ready(model_dir)
+    except UserError:
+        return False
 
 
 def _length(window: tuple[int, int]) -> int:

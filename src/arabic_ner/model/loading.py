@@ -84,7 +84,26 @@ def load_trained(path: str, allow_pickle: bool = False):
     Returns ``(tokenizer, model)``; the label set is ``model.config.id2label``. Pickle (``.bin``)
     weights are refused unless ``allow_pickle``: unpickling can run code.
     """
-    from transformers import AutoConfig, AutoModelForTokenClassification
+    from transformers import AutoModelForTokenClassification
+
+    config = _trained_config(path, allow_pickle)
+    model = from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
+    tokenizer = load_tokenizer(path, None)
+    _check_vocabulary(path, tokenizer, model.get_input_embeddings().num_embeddings)
+    return tokenizer, model
+
+
+def load_trained_config(path: str):
+    """``(tokenizer, config)`` of a trained model directory, checked as :func:`load_trained` checks
+    them, without reading the weights: what tagging with its ONNX export needs."""
+    config = _trained_config(path, allow_pickle=False)
+    tokenizer = load_tokenizer(path, None)
+    _check_vocabulary(path, tokenizer, config.vocab_size)
+    return tokenizer, config
+
+
+def _trained_config(path: str, allow_pickle: bool):
+    from transformers import AutoConfig
 
     if Path(path).is_dir() and not (Path(path) / "config.json").is_file():
         raise UserError(f"{path}: no config.json, so this is not a model directory; give the directory train.py wrote "
@@ -95,13 +114,13 @@ def load_trained(path: str, allow_pickle: bool = False):
         if not allow_pickle:
             _require_safetensors(Path(path))
         check_model_files(Path(path), config)
-    model = from_pretrained(AutoModelForTokenClassification, path, None, allow_pickle=allow_pickle, config=config)
-    tokenizer = load_tokenizer(path, None)
-    embeddings = model.get_input_embeddings().num_embeddings
+    return config
+
+
+def _check_vocabulary(path: str, tokenizer, embeddings: int) -> None:
     if len(tokenizer) > embeddings:
         raise UserError(f"{path}: the tokenizer has {len(tokenizer)} tokens but the model's embeddings only {embeddings}; "
                         "the tokenizer files come from another model. Copy the ones the model was trained with.")
-    return tokenizer, model
 
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
@@ -226,16 +245,64 @@ def _first_line(exc: Exception) -> str:
 
 
 def model_version(directory: str | Path) -> str:
-    """``<dir name>-<first 8 hex of the weights' sha256>``: tells Label Studio which model predicted what."""
+    """``<dir name>-<first 8 hex of the weights' sha256>``: tells Label Studio which model predicted what.
+
+    The sha256 recorded by ``arabic-ner export`` is reused while the weights' files are the very
+    ones it hashed (:func:`weights_sha256`), so a 440 MB model is not read again on every run."""
+    directory = Path(directory)
+    return f"{directory.resolve().name}-{weights_sha256(directory, recorded_weights(directory))[:8]}"
+
+
+# ``arabic-ner export`` (model/onnx_engine.py) writes this file, and records in it, under "weights",
+# the sha256 of the weights it exported with what makes it cheap to check (weights_stats).
+WEIGHTS_RECORD = Path("onnx", "export.json")
+
+
+def weights_stats(directory: str | Path) -> list[list]:
+    """``[name, size, mtime_ns, inode]`` of each safetensors file of ``directory``: a rewritten, replaced
+    or copied file changes at least one of them, so while they hold, the recorded sha256 holds."""
+    out = []
+    for weights in sorted(Path(directory).glob("*.safetensors")):
+        stat = weights.stat()
+        out.append([weights.name, stat.st_size, stat.st_mtime_ns, stat.st_ino])
+    return out
+
+
+def weights_sha256(directory: str | Path, record: dict | None = None) -> str:
+    """The sha256 of the safetensors files of ``directory``, read in name order as one stream.
+    ``record`` (``{"sha256", "files"}``, as :func:`weights_record` returns) is trusted instead of
+    reading the files when its ``files`` are :func:`weights_stats` now."""
     import hashlib
 
-    directory = Path(directory)
+    if record and record.get("files") == weights_stats(directory) and isinstance(record.get("sha256"), str):
+        return record["sha256"]
     digest = hashlib.sha256()
-    for weights in sorted(directory.glob("*.safetensors")):
+    for weights in sorted(Path(directory).glob("*.safetensors")):
         with open(weights, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
-    return f"{directory.resolve().name}-{digest.hexdigest()[:8]}"
+    return digest.hexdigest()
+
+
+def weights_record(directory: str | Path) -> dict:
+    """``{"sha256", "files"}``: the weights' hash and what :func:`weights_sha256` checks to trust it."""
+    for _ in range(3):
+        files = weights_stats(directory)
+        sha256 = weights_sha256(directory)
+        if weights_stats(directory) == files:  # else rewritten while it was read: the hash may be of neither version
+            return {"sha256": sha256, "files": files}
+    raise UserError(f"{directory}: its weights kept changing while they were read; wait for the training or copy to end")
+
+
+def recorded_weights(directory: str | Path) -> dict | None:
+    """The weights' record that ``arabic-ner export`` left in ``directory``, if it left a readable one."""
+    import json
+
+    try:
+        record = json.loads((Path(directory) / WEIGHTS_RECORD).read_text(encoding="utf-8")).get("weights")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def quiet_transformers(verbose: bool) -> None:

@@ -1,0 +1,275 @@
+"""The ONNX Runtime engine: the export kept in the model's folder (made once, reused, checked against
+the weights, rebuilt or refused when stale, written whole), its graphs against torch, and the choice
+of engine with its one-line fallback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from arabic_ner.cli import command_main
+from arabic_ner.cli.common import run
+from arabic_ner.core.config import Config, ScratchModel
+from arabic_ner.core.document import Document
+from arabic_ner.core.problems import UserError
+from arabic_ner.model import inference, loading, onnx_engine
+from arabic_ner.model.building import build_for_training, save_model
+from arabic_ner.model.inference import Tagger
+from arabic_ner.model.loading import load_trained, model_version, weights_sha256
+from arabic_ner.model.onnx_engine import OnnxSession, choose_engine, export, export_folder, export_state
+from arabic_ner.model.precision import Precision
+
+TEXTS = ["قصف التحالف مواقع لداعش في الموصل يوم الأحد", "وصل الوفد الروسي إلى بغداد بطائرة F-16 أمس",
+         "أعلنت وزارة الدفاع أن ٣ طائرات أصابت أهدافها قرب الرقة"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A tiny token classifier with random weights, saved as train saves one (no export)."""
+    config = Config(model="scratch", max_length=64, stride=16, scratch=ScratchModel(
+        num_hidden_layers=2, hidden_size=32, num_attention_heads=2, intermediate_size=64, vocab_size=300))
+    tokenizer, model = build_for_training(config, [text.split() for text in TEXTS])
+    directory = tmp_path_factory.mktemp("model") / "m"
+    save_model(model, tokenizer, directory)
+    return directory
+
+
+@pytest.fixture
+def model_dir(built, tmp_path) -> Path:
+    """A copy of the tiny model that a test may export into and change."""
+    return Path(shutil.copytree(built, tmp_path / "m"))
+
+
+def documents() -> list[Document]:
+    return [Document(str(i), text * (1 + i % 3)) for i, text in enumerate(TEXTS * 4)]
+
+
+def spans_of(tagger: Tagger) -> list:
+    return [[(s.start, s.end, s.label) for s in t.document.spans] for t in tagger.tag(documents())]
+
+
+def retrained(model_dir: Path) -> None:
+    """Other weights in the folder, as a retraining writes them (the config stays the same)."""
+    tokenizer, model = load_trained(str(model_dir))
+    with torch.no_grad():
+        model.classifier.bias.add_(torch.linspace(-2, 2, model.classifier.bias.numel()))
+    save_model(model, tokenizer, model_dir)
+
+
+def graph_times(model_dir: Path) -> dict:
+    return {p.name: p.stat().st_mtime_ns for p in export_folder(model_dir).iterdir()}
+
+
+def notes(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith(("note:", "warning:"))]
+
+
+def test_export_writes_both_graphs_and_the_weights_hash_and_the_folder_still_loads_in_transformers(model_dir):
+    from transformers import pipeline
+
+    record = export(model_dir)
+    assert sorted(p.name for p in export_folder(model_dir).iterdir()) == ["export.json", "model-int8.onnx", "model.onnx"]
+    assert record["weights"]["sha256"] == weights_sha256(model_dir)  # read from the files, not from the record
+    assert record["verification"]["fp32_agreement"] == 1.0 and record["verification"]["fp32_max_abs_diff"] < 1e-4
+    assert set(record["versions"]) == {"torch", "onnxruntime", "onnx"}
+    assert pipeline("token-classification", model=str(model_dir))(TEXTS[0]) is not None  # the onnx/ folder is ignored
+    assert sorted(p.name for p in model_dir.parent.iterdir()) == ["m"]  # no staging left beside it
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 40), (2, 64)])
+def test_the_fp32_graph_gives_torchs_logits_at_any_batch_size_and_length(model_dir, shape):
+    export(model_dir)
+    _, model = load_trained(str(model_dir))
+    ids = torch.randint(0, model.config.vocab_size, shape, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    mask[-1, shape[1] // 2 + 1:] = 0
+    with torch.inference_mode():
+        expected = model(input_ids=ids, attention_mask=mask).logits
+    got = OnnxSession(export_folder(model_dir) / "model.onnx").logits(ids, mask)
+    kept = mask.bool()
+    assert got.shape == expected.shape and torch.allclose(got[kept], expected[kept], atol=1e-5)
+
+
+def test_fp32_on_onnxruntime_gives_torchs_spans(model_dir):
+    torch_spans = spans_of(Tagger.load(str(model_dir), device="cpu", dtype="fp32"))
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="onnxruntime")
+    assert tagger.engine == "onnxruntime" and tagger.model is None
+    assert spans_of(tagger) == torch_spans and any(torch_spans)
+
+
+def test_int8_on_a_cpu_exports_once_then_reuses_the_export_without_reading_the_weights(model_dir, capsys, monkeypatch):
+    first = Tagger.load(str(model_dir), device="cpu", dtype="int8")
+    err = capsys.readouterr().err
+    assert first.engine == "onnxruntime" and "onnxruntime" in first.precision.line()
+    folder = export_folder(model_dir)
+    exporting, wrote = notes(err)
+    assert exporting == f"note: there is no ONNX export yet: exporting it to {folder}, once (later runs reuse it)"
+    assert wrote.startswith(f"note: wrote {folder} in ")
+    before = graph_times(model_dir)
+    opened = []
+    monkeypatch.setattr(loading, "open", lambda *a, **k: opened.append(a[0]) or open(*a, **k), raising=False)
+    monkeypatch.setattr(inference, "load_trained", lambda *a, **k: pytest.fail("the torch weights were loaded"))
+    second = Tagger.load(str(model_dir), device="cpu", dtype="int8")
+    assert notes(capsys.readouterr().err) == [] and graph_times(model_dir) == before
+    assert not any(str(p).endswith(".safetensors") for p in opened)  # the recorded hash, trusted on size, mtime and inode
+    assert spans_of(second) == spans_of(first)
+
+
+def test_model_version_reuses_the_recorded_hash_and_still_sees_new_weights(model_dir, monkeypatch):
+    before = model_version(model_dir)
+    export(model_dir)
+    opened = []
+    monkeypatch.setattr(loading, "open", lambda *a, **k: opened.append(a[0]) or open(*a, **k), raising=False)
+    assert model_version(model_dir) == before and opened == []
+    retrained(model_dir)
+    after = model_version(model_dir)
+    assert after != before and opened  # other files on disk: hashed again
+    assert after == f"m-{weights_sha256(model_dir)[:8]}"
+
+
+def test_a_stale_export_after_retraining_is_rebuilt_with_a_note_and_matches_the_new_weights(model_dir, capsys):
+    export(model_dir)
+    old = json.loads((export_folder(model_dir) / "export.json").read_text())["weights"]["sha256"]
+    retrained(model_dir)
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="onnxruntime")
+    lines = notes(capsys.readouterr().err)
+    assert lines[0] == (f"note: {export_folder(model_dir)} was exported from other weights (sha256 {old[:8]}; the weights there "
+                        f"now are {weights_sha256(model_dir)[:8]}): re-exporting it to {export_folder(model_dir)}, once (later runs reuse it)")
+    assert export_state(model_dir)[0] is None
+    assert spans_of(tagger) == spans_of(Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="torch"))
+
+
+def test_a_stale_export_that_cannot_be_rebuilt_is_refused_when_asked_for_and_never_used(model_dir, capsys, monkeypatch):
+    export(model_dir)
+    retrained(model_dir)
+    monkeypatch.setattr(onnx_engine, "writable", lambda folder: False)  # (the tests run as root, which writes anywhere)
+    with pytest.raises(UserError, match=r"^--engine onnxruntime: .* was exported from other weights .*, and .* cannot be written; "
+                                        r"run `arabic-ner export --model .*` as a user who can write there, or use --engine torch$"):
+        Tagger.load(str(model_dir), device="cpu", dtype="int8", engine="onnxruntime")
+    capsys.readouterr()
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="int8")
+    (line,) = notes(capsys.readouterr().err)
+    assert tagger.engine == "torch" and tagger.session is None
+    assert "was exported from other weights" in line
+    assert line.endswith(f"so int8 runs on torch's quantize_dynamic; run `arabic-ner export --model {model_dir}` as a user who can write there")
+
+
+def test_touched_weights_are_hashed_once_more_and_the_record_brought_up_to_date(model_dir):
+    import os
+
+    export(model_dir)
+    weights = model_dir / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert export_state(model_dir)[0] is None  # same bytes: still current
+    recorded = json.loads((export_folder(model_dir) / "export.json").read_text())["weights"]["files"]
+    assert recorded == loading.weights_stats(model_dir)
+
+
+def test_without_onnxruntime_int8_runs_on_torch_and_says_so_in_one_line(model_dir, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="int8")
+    err = capsys.readouterr().err
+    assert tagger.engine == "torch" and tagger.precision.line() == "precision: int8 (asked for)"
+    assert notes(err) == ["note: onnxruntime is not installed, so int8 runs on torch's quantize_dynamic; pip install onnxruntime to run it there"]
+    assert not export_folder(model_dir).exists()
+    refused = r"^--engine onnxruntime: onnxruntime is not installed; pip install onnxruntime to run it there, or use --engine torch$"
+    with pytest.raises(UserError, match=refused):
+        Tagger.load(str(model_dir), device="cpu", dtype="int8", engine="onnxruntime")
+
+
+def test_engine_torch_is_kept_and_no_export_is_made(model_dir):
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="int8", engine="torch")
+    assert tagger.engine == "torch" and not export_folder(model_dir).exists()
+
+
+def test_gpus_keep_torch_and_refuse_onnxruntime():
+    gpu = torch.device("cuda")  # choose_engine only reads the device's type: no GPU needed
+    assert choose_engine(None, Precision("bf16", "autocast"), gpu) == "torch"
+    with pytest.raises(UserError, match=r"^--engine onnxruntime runs on the CPU; on a GPU torch runs"):
+        choose_engine("onnxruntime", Precision("bf16", "autocast"), gpu)
+    cpu = torch.device("cpu")
+    assert [choose_engine(None, Precision(name, ""), cpu) for name in ("fp32", "bf16", "int8")] == ["torch", "torch", "onnxruntime"]
+    with pytest.raises(UserError, match=r"^--engine onnxruntime runs fp32 or int8 graphs, and this would run bf16; give --dtype int8"):
+        choose_engine("onnxruntime", Precision("bf16", ""), cpu)
+
+
+def test_an_export_that_fails_its_check_leaves_no_folder_and_keeps_the_previous_one(model_dir, monkeypatch):
+    def disagrees(model, folder, seed=0):
+        assert (folder / "model-int8.onnx").is_file()  # failed after both graphs were written, in the staging folder
+        raise UserError("the fp32 ONNX graph of this model disagrees with torch")
+
+    monkeypatch.setattr(onnx_engine, "verify", disagrees)
+    with pytest.raises(UserError, match="disagrees with torch"):
+        export(model_dir)
+    assert not export_folder(model_dir).exists() and sorted(p.name for p in model_dir.iterdir() if p.name.startswith(".")) == []
+    monkeypatch.undo()
+    export(model_dir)
+    before = graph_times(model_dir)
+    retrained(model_dir)
+    monkeypatch.setattr(onnx_engine, "verify", disagrees)
+    with pytest.raises(UserError, match="disagrees with torch"):
+        export(model_dir)
+    assert graph_times(model_dir) == before  # the old export is still there, whole (and stale: never used, see above)
+    assert "other weights" in export_state(model_dir)[0]
+
+
+def call(capsys, *args) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        run(command_main("export"), [str(a) for a in args])
+    return exited.value.code or 0, capsys.readouterr().err
+
+
+def test_the_export_command_writes_says_what_and_then_has_nothing_to_do(model_dir, capsys):
+    code, err = call(capsys, "--model", model_dir)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert [line.split(" (")[0] for line in lines[:3]] == [f"wrote {export_folder(model_dir) / n}" for n in ("model.onnx", "model-int8.onnx", "export.json")]
+    assert lines[3].startswith("checked against torch on 3 batches") and "fp32 agrees on 100.00% of labels" in lines[3]
+    assert lines[4].startswith("exported in ")
+    code, err = call(capsys, "--model", model_dir)
+    assert code == 0 and err == f"{export_folder(model_dir)}: already the export of these weights; nothing to do (--overwrite makes it again)\n"
+    retrained(model_dir)
+    code, err = call(capsys, "--model", model_dir)
+    assert code == 0 and err.startswith(f"note: {export_folder(model_dir)} was exported from other weights")
+
+
+@pytest.mark.parametrize("what", ["missing", "not a model", "pickle only"])
+def test_the_export_command_refuses_a_folder_that_is_not_a_model_in_one_line(model_dir, tmp_path, capsys, what):
+    target = {"missing": tmp_path / "nowhere", "not a model": tmp_path / "empty", "pickle only": model_dir}[what]
+    if what == "not a model":
+        target.mkdir()
+    if what == "pickle only":
+        (model_dir / "model.safetensors").rename(model_dir / "pytorch_model.bin")
+    code, err = call(capsys, "--model", target)
+    expected = {"missing": "no such folder", "not a model": "no config.json, so this is not a model directory",
+                "pickle only": "has no safetensors weights"}[what]
+    assert code == 2 and len(err.splitlines()) == 1 and expected in err, err
+    assert not export_folder(target).exists()
+
+
+def test_tagging_from_an_export_imports_onnxruntime_but_not_onnx(model_dir):
+    export(model_dir)
+    script = ("import sys; from arabic_ner.model.inference import Tagger; assert 'onnxruntime' not in sys.modules; "
+              f"t = Tagger.load({str(model_dir)!r}, device='cpu', dtype='int8'); assert t.engine == 'onnxruntime'; "
+              "print(sorted(m for m in ('onnx', 'onnxruntime') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["['onnxruntime']"]
+
+
+def test_an_export_gone_stale_after_load_looked_runs_on_torch_with_the_weights_loaded_then(model_dir, monkeypatch):
+    from arabic_ner.model.loading import load_trained_config
+
+    export(model_dir)
+    tokenizer, config = load_trained_config(str(model_dir))  # what Tagger.load reads when the export is current
+    retrained(model_dir)
+    monkeypatch.setattr(onnx_engine, "writable", lambda folder: False)
+    tagger = Tagger(None, tokenizer, device="cpu", dtype="int8", model_dir=str(model_dir), config=config)
+    assert tagger.engine == "torch" and tagger.model is not None
+    assert spans_of(tagger) == spans_of(Tagger.load(str(model_dir), device="cpu", dtype="int8", engine="torch"))
