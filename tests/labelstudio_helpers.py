@@ -74,11 +74,14 @@ class RunningBackend:
 
 def start_backend(label_studio, model: Path, work: Path, *extra: str, command: tuple[str, ...] = (str(ARABIC_NER),),
                   env: dict | None = None, cwd: Path = ROOT, auth: tuple[str, str] | None = None) -> RunningBackend:
-    """``arabic-ner serve`` as a user starts it (``command``, in ``cwd``), with the URL and key in its
-    environment, and ``auth``'s user and password as BASIC_AUTH_USER and BASIC_AUTH_PASS."""
+    """``arabic-ner serve`` as a user starts it (``command``, in ``cwd``), with ``label_studio``'s URL and key
+    in its environment (none of either when it is None), and ``auth``'s user and password as
+    BASIC_AUTH_USER and BASIC_AUTH_PASS (none of either without it)."""
     port = free_port()
-    env = {k: v for k, v in (os.environ if env is None else env).items() if k not in ("BASIC_AUTH_USER", "BASIC_AUTH_PASS")}
-    env.update(LABEL_STUDIO_URL=label_studio.url, LABEL_STUDIO_API_KEY=label_studio.token)
+    unset = ("BASIC_AUTH_USER", "BASIC_AUTH_PASS", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k not in unset}
+    if label_studio is not None:
+        env.update(LABEL_STUDIO_URL=label_studio.url, LABEL_STUDIO_API_KEY=label_studio.token)
     if auth:
         env.update(BASIC_AUTH_USER=auth[0], BASIC_AUTH_PASS=auth[1])
     log = work / "backend.log"
@@ -97,6 +100,7 @@ def start_backend(label_studio, model: Path, work: Path, *extra: str, command: t
             return backend
         except OSError:
             time.sleep(0.5)
+    stop(backend)
     pytest.fail(f"the backend did not answer within 120 s:\n{backend.log_tail()}")
 
 

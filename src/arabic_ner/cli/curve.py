@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..model.loading import quiet_transformers
-from .train import overrides_of
+from .train import overrides_of, usable_documents
 
 
 def steps(value: str) -> list[int]:
@@ -83,12 +83,7 @@ def main(argv=None):
     dev_documents = load_documents([config.dev], config.labels, problems) if config.dev and args.cv is None else None
     for advice in config.advice():
         print(f"warning: config: {advice}", file=sys.stderr)
-    problems.print(warnings_only=True)  # errors are raised below, each on its own line
-    problems.raise_if_errors(" + ".join(paths))
-    if config.max_train_documents:
-        documents = documents[: config.max_train_documents]
-    if not documents:
-        raise UserError(f"no annotated documents in {where}; nothing to train on")
+    documents = usable_documents(config, documents, problems, paths)
     if config.dev and args.cv is not None:
         print(f"note: --cv scores each step on its folds' held-out documents; the config's dev set {config.dev.path} is not used",
               file=sys.stderr)

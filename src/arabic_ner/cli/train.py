@@ -84,12 +84,7 @@ def main(argv=None):
         print("\n".join(check.lines(config.labels)))
         print(f"check: {len(problems.errors)} error(s), {len(problems.warnings)} warning(s)")
         return 1 if problems.errors else 0
-    problems.print(warnings_only=True)  # errors are raised below, each on its own line
-    problems.raise_if_errors(" + ".join(paths))
-    if config.max_train_documents:
-        documents = documents[: config.max_train_documents]
-    if not documents:
-        raise UserError(f"no annotated documents in {', '.join(paths[:len(config.train)])}; nothing to train on")
+    documents = usable_documents(config, documents, problems, paths)
 
     if args.cv is not None:
         from ..model.distributed import launched
@@ -114,3 +109,16 @@ def main(argv=None):
     print(f"model saved to {config.output_dir}")
     return 0
 
+
+def usable_documents(config, documents: list, problems, paths: list) -> list:
+    """The training documents once the problems found reading ``paths`` are printed (warnings) or
+    raised (errors, each on its own line), cut to ``max_train_documents``; none is an error."""
+    from ..core.problems import UserError
+
+    problems.print(warnings_only=True)
+    problems.raise_if_errors(" + ".join(map(str, paths)))
+    if config.max_train_documents:
+        documents = documents[: config.max_train_documents]
+    if not documents:
+        raise UserError(f"no annotated documents in {', '.join(map(str, paths[:len(config.train)]))}; nothing to train on")
+    return documents
