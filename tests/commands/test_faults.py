@@ -499,7 +499,7 @@ def test_select_counts_what_it_left_out_and_names_the_model_as_the_model(one_epo
     pool.write_text('{"id": "a", "text": "قصف داعش"}\n{"id": "b", "text": "\\ud800"}\nnot json\n', encoding="utf-8")
     result = run_command("select", "--model", str(one_epoch_model), "--input", str(pool), "--output", str(tmp_path / "r.jsonl"))
     assert result.returncode == 1
-    assert f"1 document(s) ranked by entropy -> {tmp_path / 'r.jsonl'}; 2 left out because they could not be read" in result.stdout
+    assert f"1 document(s) ranked by random -> {tmp_path / 'r.jsonl'}; 2 left out because they could not be read" in result.stdout
     model = tmp_path / "m"
     shutil.copytree(one_epoch_model, model)
     inside = run_command("select", "--model", str(model), "--input", str(pool), "--output", str(model / "r.jsonl"))
