@@ -190,3 +190,15 @@ def build_pretrained(directory: Path, vocab_size: int = 6000) -> Path:
     tokenizer.save_pretrained(directory)
     return directory
 
+
+def random_model(directory: Path, texts: list[str], layers: int = 1) -> Path:
+    """A small token classifier with random weights and a vocabulary learnt from ``texts``, saved into
+    ``directory`` as train saves one."""
+    from arabic_ner.core.config import Config, ScratchModel
+    from arabic_ner.model.building import build_for_training, save_model
+
+    config = Config(model="scratch", max_length=64, stride=16, scratch=ScratchModel(
+        num_hidden_layers=layers, hidden_size=32, num_attention_heads=2, intermediate_size=64, vocab_size=300))
+    tokenizer, model = build_for_training(config, [text.split() for text in texts])
+    save_model(model, tokenizer, directory)
+    return directory

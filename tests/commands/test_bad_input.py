@@ -18,9 +18,9 @@ import pytest
 
 from arabic_ner.cli import command_main
 from arabic_ner.cli.common import run
-from arabic_ner.core.config import Config, ScratchModel
+from arabic_ner.core.config import Config
 
-from helpers import ROOT, ls_task, marked, run_command, write_ls
+from helpers import ROOT, ls_task, marked, random_model, run_command, write_ls
 
 TEXTS = ["قصف التحالف مواقع لداعش في الموصل", "سيطرت القوات على بلدة في محافظة نينوى يوم الأحد"]
 
@@ -49,14 +49,7 @@ def digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A token classifier with random weights, saved as train.py saves one."""
-    from arabic_ner.model.building import build_for_training, save_model
-
-    config = Config(model="scratch", max_length=64, stride=16, scratch=ScratchModel(
-        num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64, vocab_size=300))
-    tokenizer, model = build_for_training(config, [text.split() for text in TEXTS])
-    directory = tmp_path_factory.mktemp("model") / "m"
-    save_model(model, tokenizer, directory)
-    return directory
+    return random_model(tmp_path_factory.mktemp("model") / "m", TEXTS)
 
 
 @pytest.fixture

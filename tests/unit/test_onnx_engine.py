@@ -15,15 +15,16 @@ import torch
 
 from arabic_ner.cli import command_main
 from arabic_ner.cli.common import run
-from arabic_ner.core.config import Config, ScratchModel
 from arabic_ner.core.document import Document
 from arabic_ner.core.problems import UserError
 from arabic_ner.model import inference, loading, onnx_engine
-from arabic_ner.model.building import build_for_training, save_model
+from arabic_ner.model.building import save_model
 from arabic_ner.model.inference import Tagger
 from arabic_ner.model.loading import load_trained, model_version, weights_sha256
 from arabic_ner.model.onnx_engine import OnnxSession, choose_engine, export, export_folder, export_state
 from arabic_ner.model.precision import Precision
+
+from helpers import random_model
 
 TEXTS = ["قصف التحالف مواقع لداعش في الموصل يوم الأحد", "وصل الوفد الروسي إلى بغداد بطائرة F-16 أمس",
          "أعلنت وزارة الدفاع أن ٣ طائرات أصابت أهدافها قرب الرقة"]
@@ -32,12 +33,7 @@ TEXTS = ["قصف التحالف مواقع لداعش في الموصل يوم �
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A tiny token classifier with random weights, saved as train saves one (no export)."""
-    config = Config(model="scratch", max_length=64, stride=16, scratch=ScratchModel(
-        num_hidden_layers=2, hidden_size=32, num_attention_heads=2, intermediate_size=64, vocab_size=300))
-    tokenizer, model = build_for_training(config, [text.split() for text in TEXTS])
-    directory = tmp_path_factory.mktemp("model") / "m"
-    save_model(model, tokenizer, directory)
-    return directory
+    return random_model(tmp_path_factory.mktemp("model") / "m", TEXTS, layers=2)
 
 
 @pytest.fixture
