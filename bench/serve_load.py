@@ -395,6 +395,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the big /predict and the engine; the best counts (default 2)")
     parser.add_argument("--tiny", metavar="DIR", help="serve this model as tiny instead of training configs/tiny.yaml")
     args = parser.parse_args()
+    # a SIGTERM (timeout, a closed terminal) unwinds like Ctrl-C, so the backend is stopped and the work folder removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if unknown := [n for n in names if n not in MODELS]:
         parser.error(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(MODELS)}")
