@@ -29,6 +29,14 @@ from .precision import Precision, check_device, choose_precision, prepare
 # many shapes, so its cache made memory creep up over the first few thousand documents. Without
 # it memory is flat from the first batch and the speed is the same (bench/predict_throughput.py).
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+# torch's bf16 matmuls on a CPU go through ideep, which keeps a cache of its own per shape, of up to
+# LRU_CACHE_CAPACITY entries (1,024 unless set). Filling it took predict's peak memory from 482 MiB
+# at 1,000 documents to 549 MiB at 100,000 (pytorch/pytorch#27971). 16 entries hold every shape of
+# one forward pass, so a batch still reuses its kernels from layer to layer, and the cache stays
+# bounded (bench/predict_throughput.py --rss-only measures predict's memory over 1,000 to 100,000
+# documents). It is read at the first bf16 matmul of the process, so it applies where this module
+# is imported before that.
+os.environ.setdefault("LRU_CACHE_CAPACITY", "16")
 
 
 @dataclass(frozen=True)
