@@ -84,8 +84,8 @@ def _interrupted(tmp_path, fmt, suffix, cut):
         data = path.read_bytes()
     path.write_bytes(data[: len(data) - cut])
     writer = PredictionWriter(path, fmt, resume=True)
-    done = len(writer.done_ids)
-    assert writer.done_ids == [d.id for d in docs[:done]]
+    done = writer.done.count
+    assert [kept.id for kept in writer.kept()] == [d.id for d in docs[:done]]
     for doc in docs[done:]:
         writer.write(doc, 0.5)
     writer.close()
@@ -120,7 +120,7 @@ def test_resuming_a_complete_label_studio_file_reopens_it(tmp_path):
         for doc in docs:
             writer.write(doc, None)
     writer = PredictionWriter(tmp_path / "o.json", "labelstudio", resume=True)
-    assert writer.done_ids == ["d0", "d1"]
+    assert [kept.id for kept in writer.kept()] == ["d0", "d1"]
     writer.close()
     assert len(json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))) == 2
 
@@ -144,7 +144,7 @@ def test_html_output_resumes_from_its_manifest(tmp_path):
     with PredictionWriter(out, "html") as writer:
         writer.write(docs[0], None)
     writer = PredictionWriter(out, "html", resume=True)
-    assert writer.done_ids == ["d1"]
+    assert [kept.id for kept in writer.kept()] == ["d1"]
     writer.write(docs[1], None)
     writer.close()
     assert [json.loads(line)["id"] for line in (out / "pages.jsonl").read_text().splitlines()] == ["d1", "d2"]

@@ -74,9 +74,9 @@ def main(argv=None):
     named = format_for(args.output, None)
     if named != fmt and Path(args.output).suffix.lower() in (".jsonl", ".conll", ".json"):
         print(f"warning: {args.output}: the name says {named}, but --format {fmt} is written into it", file=sys.stderr)
-    if writer is not None and writer.done_ids:
+    if writer is not None and writer.done.count:
         documents = skip_done(documents, writer)  # ids and texts, before anything is written
-        print(f"resuming after {len(writer.done_ids)} documents already in {args.output}", file=sys.stderr)
+        print(f"resuming after {writer.done.count} documents already in {args.output}", file=sys.stderr)
     device = args.device or (str(state.device) if state and state.device.type == "cuda" else None)
     tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, max_batch_tokens=args.max_batch_tokens,
                          allow_pickle=args.allow_pickle, dtype=args.dtype, engine=args.engine)
@@ -98,7 +98,7 @@ def main(argv=None):
 
     writer.labels = labels
     with writer, StopOnInterrupt() as interrupt:
-        progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=len(writer.done_ids))
+        progress = tqdm(tagger.tag(documents, stop=interrupt.requested), desc="tagging", unit="doc", initial=writer.done.count)
         try:
             counts = write_tagged(writer, ((t.document, t.score) for t in progress))
         finally:

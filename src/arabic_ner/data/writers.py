@@ -19,8 +19,9 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from ..core.document import Document, text_sha256
 from ..core.problems import UserError
@@ -111,12 +112,24 @@ class NotOurs(Exception):
 
 @dataclass
 class Done:
-    """What an interrupted run wrote: ``keep`` bytes of complete records, one (id, text hash) each,
-    and the model versions that made them."""
+    """What an interrupted run wrote: ``keep`` bytes of ``count`` complete records, and the model
+    versions that made them. The records themselves stay in the file (see :class:`Kept`), so
+    resuming a run of millions of documents holds none of them in memory."""
 
     keep: int = 0
-    records: list[tuple[str, str]] = field(default_factory=list)
+    count: int = 0
     versions: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One complete record of an interrupted run: its document's id and text hash, the model
+    versions that made it, and the offset in the file where it ends."""
+
+    id: str
+    text_sha256: str
+    versions: frozenset[str]
+    end: int
 
 
 class JsonlFormat:
@@ -135,23 +148,31 @@ class JsonlFormat:
     def written_id(self, doc_id: str) -> str:
         return doc_id
 
-    def scan(self, data: bytes) -> Done:
-        """Complete lines up to a partial last one, which an interruption may leave."""
+    def scan(self, f: BinaryIO) -> Done:
+        """Read an existing output through once, counting its complete records (every format)."""
         done = Done()
-        for number, line in enumerate(data.splitlines(keepends=True), 1):
+        for kept in self.kept(f):
+            done.count += 1
+            done.versions |= kept.versions
+            done.keep = kept.end
+        return done
+
+    def kept(self, f: BinaryIO) -> Iterator[Kept]:
+        """Complete lines up to a partial last one, which an interruption may leave."""
+        end = 0
+        for number, line in enumerate(f, 1):
             if not line.endswith(b"\n"):
                 if not (line.startswith(self.prefix) or self.prefix.startswith(line)):
                     raise NotOurs(f"line {number} is not a record")
-                break
+                return
             try:
                 record = json.loads(line)
-                done.records.append((str(record["id"]), record["text_sha256"]))
-                done.versions.add(record["model_version"])
+                kept = Kept(str(record["id"]), record["text_sha256"], frozenset([record["model_version"]]), end + len(line))
             except (ValueError, KeyError, TypeError):
                 old = line.startswith(self.prefix) and b'"text_sha256"' not in line
                 raise NotOurs(f"line {number} is not a record" + (" of this arabic_ner (no text_sha256)" if old else "")) from None
-            done.keep += len(line)
-        return done
+            end = kept.end
+            yield kept
 
 
 class HtmlFormat(JsonlFormat):
@@ -163,7 +184,7 @@ class HtmlFormat(JsonlFormat):
         folder = self.writer.path
         slug = re.sub(r"[^\w.-]+", "_", doc.id)[:80]  # the number keeps names unique and in input order
         page = f"{self.writer.count + 1:05d}-{slug}.html"
-        if self.writer.count == len(self.writer.done.records):  # the run's first page: one sweep of the folder
+        if self.writer.count == self.writer.done.count:  # the run's first page: one sweep of the folder
             remove_stale_files(folder, ".html")
         # never seen half-written; not a listing of the folder per page, which grows with the run
         replace_whole(folder / page, html_page(doc, self.writer.labels).encode("utf-8"), clean=False)
@@ -201,24 +222,33 @@ class ConllFormat(JsonlFormat):
     def written_id(self, doc_id: str) -> str:
         return one_line(doc_id)
 
-    def scan(self, data: bytes) -> Done:
+    def kept(self, f: BinaryIO) -> Iterator[Kept]:
         """Documents start at ``# doc_id =`` lines. A document's end is not marked, so the last one
         is always dropped and redone: that costs one document and can never keep a partial one."""
-        if data and not (data.startswith(self.prefix) or self.prefix.startswith(data)):
+        start = f.read(len(self.prefix))
+        if start and not (start == self.prefix or (len(start) < len(self.prefix) and self.prefix.startswith(start))):
             raise NotOurs("it does not start with a '# doc_id = ' line")
-        starts = [m.start() for m in re.finditer(rb"^# doc_id = ", data, re.M)]
-        done = Done()
-        for start, end in zip(starts, starts[1:]):
-            head = data[start:end].split(b"\n", 3)
-            found = re.match(rb"# text_sha256 = ([0-9a-f]+)$", head[1] if len(head) > 1 else b"")
-            version = re.match(rb"# model_version = (.*)$", head[2] if len(head) > 2 else b"")
-            if not (found and version):
-                raise NotOurs(f"document {len(done.records) + 1} has no '# text_sha256 =' and '# model_version =' lines "
-                              "(written by an older arabic_ner?)")
-            done.records.append((head[0][len(self.prefix):].decode("utf-8"), found.group(1).decode()))
-            done.versions.add(version.group(1).decode("utf-8"))
-            done.keep = end
-        return done
+        f.seek(0)
+        head: list[bytes] | None = None  # the first three lines of the document being read
+        count = offset = 0
+        for line in f:
+            if line.startswith(self.prefix):
+                if head is not None:  # the document before this one is complete
+                    count += 1
+                    yield self._document(head, count, offset)
+                head = []
+            if head is not None and len(head) < 3:
+                head.append(line.rstrip(b"\n"))
+            offset += len(line)
+
+    def _document(self, head: list[bytes], number: int, end: int) -> Kept:
+        found = re.match(rb"# text_sha256 = ([0-9a-f]+)$", head[1] if len(head) > 1 else b"")
+        version = re.match(rb"# model_version = (.*)$", head[2] if len(head) > 2 else b"")
+        if not (found and version):
+            raise NotOurs(f"document {number} has no '# text_sha256 =' and '# model_version =' lines "
+                          "(written by an older arabic_ner?)")
+        return Kept(head[0][len(self.prefix):].decode("utf-8"), found.group(1).decode(),
+                    frozenset([version.group(1).decode("utf-8")]), end)
 
 
 class LabelStudioFormat(JsonlFormat):
@@ -236,29 +266,29 @@ class LabelStudioFormat(JsonlFormat):
             task["predictions"] = [prediction_record(doc, score, self.writer.model_version)]
         return (",\n" if self.writer.count else "") + json.dumps(task, ensure_ascii=False)
 
-    def scan(self, data: bytes) -> Done:
+    def kept(self, f: BinaryIO) -> Iterator[Kept]:
         """Tasks, one per line after the opening bracket; the cut is made just after the last good
         task (before its comma), where the writer would put the next separator."""
-        if not data.startswith(b"[\n"):
-            if b"[\n".startswith(data):
-                return Done()
+        start = f.read(2)
+        if start != b"[\n":
+            if len(start) < 2 and b"[\n".startswith(start):
+                return
             raise NotOurs("it does not start with a '[' line")
-        done, offset = Done(keep=2), 2
-        lines = data[2:].splitlines(keepends=True)
-        for number, line in enumerate(lines, 2):
+        offset = 2
+        for number, line in enumerate(f, 2):
             body = line.rstrip(b"\n").rstrip(b",")
             try:
                 task = json.loads(body)
-                done.records.append((str(task["data"]["doc_id"]), text_sha256(task["data"]["text"])))
-                done.versions.update(p["model_version"] for p in task.get("predictions", []))
+                kept = Kept(str(task["data"]["doc_id"]), text_sha256(task["data"]["text"]),
+                            frozenset(p["model_version"] for p in task.get("predictions", [])), offset + len(body))
             except (ValueError, KeyError, TypeError):
-                rest = b"".join(lines[number - 2:])
-                if rest.strip() in (b"]", b"") or (b"\n" not in rest.rstrip(b"\n") and rest.startswith(self.prefix)):
-                    break  # the end of a complete list, or a task cut off by an interruption
+                rest = line + f.read(1 << 20)  # a closing bracket, or nothing after a cut-off task: not a MiB
+                cut = b"\n" not in rest.rstrip(b"\n") and (rest.startswith(self.prefix) or self.prefix.startswith(rest))
+                if not f.read(1) and (rest.strip() in (b"]", b"") or cut):
+                    return  # the end of a complete list, or a task cut off by an interruption (even within its first bytes)
                 raise NotOurs(f"line {number} is not a task written by predict.py") from None
-            done.keep = offset + len(body)
             offset += len(line)
-        return done
+            yield kept
 
 
 WRITERS = {"jsonl": JsonlFormat, "conll": ConllFormat, "labelstudio": LabelStudioFormat, "html": HtmlFormat}
@@ -280,8 +310,8 @@ class PredictionWriter:
 
     Each record is written whole and flushed, and a file is synced to disk at least every second,
     so an interrupted run leaves complete records plus at most one partial one. With
-    ``resume=True``, the complete records already in the file are read (``done``: their ids and
-    text hashes) and, once :func:`skip_done` has matched them to the input, kept; the partial
+    ``resume=True``, the complete records already in the file are counted (``done``) and, once
+    :func:`skip_done` has matched them to the input (:meth:`kept` reads them again), kept; the partial
     one is cut off. A file that is not an interrupted output of this tool is refused. Without
     ``resume``, an existing file is an error unless ``overwrite=True``.
     """
@@ -299,11 +329,12 @@ class PredictionWriter:
         self.done = Done()
         if check_output(self.path, fmt, resume, overwrite) and resume:
             try:
-                self.done = self.kind.scan(self.records.read_bytes())
+                with open(self.records, "rb") as f:  # a record at a time: the file may hold millions
+                    self.done = self.kind.scan(f)
             except NotOurs as exc:
                 raise UserError(f"{self.records}: cannot resume: {exc}, so it is not an interrupted predict.py "
                                 f"--format {fmt} output; give another --output, or --overwrite to replace it") from None
-        self.count = len(self.done.records)
+        self.count = self.done.count
         self.file = None
         self._regular = True
         self._synced = time.monotonic()
@@ -312,15 +343,22 @@ class PredictionWriter:
         self._good = 0  # the offset after the last complete record: where a failed write is cut back to
         self._failed = False
 
-    @property
-    def done_ids(self) -> list[str]:
-        return [doc_id for doc_id, _ in self.done.records]
+    def kept(self) -> Iterator[Kept]:
+        """The complete records of the interrupted run, read again from the file one at a time.
+        Only before the first write: that cuts the file at ``done.keep``, after which a conll
+        file's last kept document, whose end only the next ``# doc_id`` line marks, is not found."""
+        if self.file is not None:
+            raise RuntimeError("PredictionWriter.kept() reads the kept records before the first write")
+        if not self.done.count:
+            return
+        with open(self.records, "rb") as f:
+            yield from islice(self.kind.kept(f), self.done.count)
 
     def _open(self) -> None:
         """Open the file at the first write, so that a refused resume never touches it."""
         self.records.parent.mkdir(parents=True, exist_ok=True)
         # unbuffered: each record is one write of its own, and a failed one leaves nothing buffered behind
-        if self.done.records:
+        if self.done.count:
             self.file = open(self.records, "r+b", buffering=0)
             self.file.truncate(self.done.keep)
             self.file.seek(self.done.keep)
@@ -350,7 +388,7 @@ class PredictionWriter:
         if self.file is not None and self._regular:
             self.file.truncate(self._good)  # frees the space the partial record took
             self.file.close()
-        kept = self.count - len(self.done.records)
+        kept = self.count - self.done.count
         if self._regular and self.count == 0 and not self._existed:
             self.records.unlink(missing_ok=True)
             if self._made_folder and not any(self.records.parent.iterdir()):
@@ -402,13 +440,14 @@ def skip_done(documents: Iterator[Document], writer: PredictionWriter) -> Iterat
         raise UserError(f"{writer.path}: its records were made by the model {others[0]}, and this run uses "
                         f"{writer.model_version}; resume with the same model, or --overwrite to start again")
     documents = iter(documents)
-    for n, (done_id, done_hash) in enumerate(writer.done.records, 1):
+    for n, kept in enumerate(writer.kept(), 1):
+        done_id = kept.id
         doc = next(documents, None)
         if doc is None:
             found = "the input ends before it"
         elif writer.kind.written_id(doc.id) != done_id:
             found = f"the input's document {n} is {doc.id!r}"
-        elif doc.fingerprint() != done_hash:
+        elif doc.fingerprint() != kept.text_sha256:
             found = f"the input's document {n} has the same id but another text"
         else:
             continue
