@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("torch", "onnxruntime")
 EXPORT_DIR = WEIGHTS_RECORD.parent.name  # "onnx", inside the model's folder
 FP32_GRAPH, INT8_GRAPH, RECORD = "model.onnx", "model-int8.onnx", WEIGHTS_RECORD.name
-FORMAT = 1  # of export.json and the graphs' inputs and outputs; another number is rebuilt
+FORMAT = 2  # of export.json and the graphs (2: eager attention); an export of another number is rebuilt
 OPSET = 17
 # The fp32 graph must give torch's logits to within this, relative to the largest logit, at export.
 FP32_TOLERANCE = 1e-3
@@ -200,8 +200,9 @@ class OnnxSession:
     It runs on as many threads as torch does (``torch.get_num_threads()``, which follows
     ``OMP_NUM_THREADS``), one operator at a time. The session's extended graph optimisations
     (fusions of LayerNorm, GELU and MatMul with its bias) are applied when it opens: ORT_ENABLE_ALL
-    (layout changes on top) was no faster on a BERT-base int8 graph, and neither was onnxruntime's
-    offline BERT optimiser, whose attention fusion does not match transformers 5's graph."""
+    (layout changes on top) was no faster on a BERT-base int8 graph. Neither was onnxruntime's
+    offline BERT optimiser (one fused Attention operator a layer, quantised to QAttention): on the
+    bench's batches it ran 512-token windows as fast as this graph but paragraphs at 0.77 its speed."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
         import onnxruntime
@@ -275,7 +276,10 @@ def writable(folder: Path) -> bool:
 def _export_fp32(model, path: Path) -> None:
     """The legacy (TorchScript) exporter: torch 2.13's dynamo exporter needs onnxscript, one more
     dependency, for the same graph. It traces one call, so the sample has a padded row (the mask
-    must stay an input of the graph, not a constant) and both axes are declared dynamic."""
+    must stay an input of the graph, not a constant) and both axes are declared dynamic. The model
+    is traced with its eager attention (MatMul, Softmax, MatMul), then put back as it was: torch's
+    SDPA exports as a graph whose int8 version ran 512-token windows at 0.63 the speed of the eager
+    one's (bench/predict_throughput.py's batches, 2 threads; docs/benchmarks.md)."""
     import warnings
 
     import torch
@@ -297,11 +301,19 @@ def _export_fp32(model, path: Path) -> None:
     mask = torch.ones_like(ids)
     mask[1, 9:] = 0
     axes = {0: "batch", 1: "sequence"}
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer warnings, about code we do not own
-        torch.onnx.export(wrapper, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["logits"], opset_version=OPSET, dynamo=False,
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes})
+    attention = getattr(model.config, "_attn_implementation", None)
+    switch = getattr(model, "set_attn_implementation", None)  # transformers' public way to choose it
+    try:
+        if switch is not None and attention not in (None, "eager"):
+            switch("eager")
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer warnings, about code we do not own
+            torch.onnx.export(wrapper, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+                              output_names=["logits"], opset_version=OPSET, dynamo=False,
+                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes})
+    finally:
+        if switch is not None and attention not in (None, "eager"):
+            switch(attention)
 
 
 def _quantize(source: Path, target: Path, per_channel: bool) -> None:
@@ -340,7 +352,7 @@ def _record(weights: dict, config_sha256: str, per_channel: bool, verification: 
         "weights": weights,
         "config_sha256": config_sha256,
         "graphs": {"fp32": FP32_GRAPH, "int8": INT8_GRAPH},
-        "exporter": f"torch.onnx.export (TorchScript, dynamo=False), opset {OPSET}",
+        "exporter": f"torch.onnx.export (TorchScript, dynamo=False, eager attention), opset {OPSET}",
         "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8", "per_channel": per_channel},
         "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "onnx": version("onnx")},
         "verification": asdict(verification),
