@@ -76,6 +76,25 @@ def test_a_script_and_the_command_print_the_same_lines(tmp_path):
     assert "check: 0 error(s)" in by_command.stdout
 
 
+# ---------------------------------------------------------------- start-up
+
+def test_predict_imports_nothing_that_tagging_does_not_need():
+    """predict's start-up is mostly torch's and transformers' imports, as the pipeline's is; what it
+    adds is kept out: the config validation (pydantic), training, evaluation, plots, the exporter."""
+    code = """
+import sys
+from arabic_ner.cli import predict
+from arabic_ner.data import inputs, writers
+from arabic_ner.model import inference, loading
+print(sorted(m for m in ("pydantic", "yaml", "onnx", "onnxruntime", "torch", "transformers", "accelerate", "datasets",
+                         "seqeval", "matplotlib", "arabic_ner.core.config", "arabic_ner.training") if m in sys.modules))
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "[]"  # torch and transformers come with the model, as in the pipeline
+
+
 # ---------------------------------------------------------------- logging as a library does it
 
 def test_importing_the_library_adds_only_a_null_handler():

@@ -20,7 +20,7 @@ from arabic_ner.core.problems import UserError
 from arabic_ner.model import inference, loading, onnx_engine
 from arabic_ner.model.building import save_model
 from arabic_ner.model.inference import Tagger
-from arabic_ner.model.loading import load_trained, model_version, weights_sha256
+from arabic_ner.model.loading import load_trained, model_version, model_version_later, weights_sha256
 from arabic_ner.model.onnx_engine import OnnxSession, choose_engine, export, export_folder, export_state
 from arabic_ner.model.precision import Precision
 
@@ -127,6 +127,16 @@ def test_model_version_reuses_the_recorded_hash_and_still_sees_new_weights(model
     after = model_version(model_dir)
     assert after != before and opened  # other files on disk: hashed again
     assert after == f"m-{weights_sha256(model_dir)[:8]}"
+
+
+def test_model_version_computed_in_the_background_is_the_same_and_raises_the_same(model_dir, tmp_path):
+    assert model_version_later(model_dir)() == model_version(model_dir)
+    broken = tmp_path / "broken"
+    (broken / "model.safetensors").mkdir(parents=True)  # a weights "file" that cannot be read
+    with pytest.raises(IsADirectoryError):
+        model_version(broken)
+    with pytest.raises(IsADirectoryError):
+        model_version_later(broken)()  # raised where the caller waits for it, not lost in the thread
 
 
 def test_a_stale_export_after_retraining_is_rebuilt_with_a_note_and_matches_the_new_weights(model_dir, capsys):

@@ -33,3 +33,16 @@ def test_the_detection_reads_the_cpus_own_flags():
     if flags is None:
         pytest.skip("no /proc/cpuinfo here")
     assert precision.cpu_has_native_bf16() == ("avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+def test_bf16_leaves_the_callers_model_in_fp32_and_converts_in_place_only_a_model_it_owns(tmp_path):
+    from arabic_ner.model.loading import load_trained
+
+    from helpers import random_model
+
+    _, model = load_trained(str(random_model(tmp_path / "m", ["قصف التحالف مواقع لداعش"])))
+    bf16 = precision.Precision("bf16", "asked for")
+    copied, _ = precision.prepare(model, bf16, CPU)
+    assert copied is not model and copied.dtype == torch.bfloat16 and model.dtype == torch.float32  # the Trainer's stays fp32
+    owned, _ = precision.prepare(model, bf16, CPU, owned=True)
+    assert owned is model and model.dtype == torch.bfloat16  # loaded for the Tagger alone: no 440 MB copy

@@ -54,7 +54,7 @@ def main(argv=None):
     from ..data.writers import PredictionWriter, check_output, format_for, skip_done, summary, write_tagged
     from ..model.distributed import launched, predict_in_processes, process_state
     from ..model.inference import Tagger
-    from ..model.loading import model_version
+    from ..model.loading import model_version_later
     from ..model.precision import check_device
     from .common import StopOnInterrupt
 
@@ -65,12 +65,14 @@ def main(argv=None):
     check_device(args.device)
     documents = iter_input(args.input)  # checks the input as a whole before the model loads
 
+    # the weights' hash names the model in every record; it runs while torch and the model load
+    version = model_version_later(args.model) if Path(args.model).is_dir() else lambda: args.model
+
     def make_writer():
-        version = model_version(args.model) if Path(args.model).is_dir() else args.model
-        return PredictionWriter(args.output, fmt, version, resume=args.resume, overwrite=args.overwrite)
+        return PredictionWriter(args.output, fmt, version(), resume=args.resume, overwrite=args.overwrite)
 
     state = process_state() if launched() else None
-    writer = None if state else make_writer()  # a resumed output is checked before the model loads
+    writer = make_writer() if args.resume else None  # a resumed output is checked before the model loads
     named = format_for(args.output, None)
     if named != fmt and Path(args.output).suffix.lower() in (".jsonl", ".conll", ".json"):
         print(f"warning: {args.output}: the name says {named}, but --format {fmt} is written into it", file=sys.stderr)
@@ -82,6 +84,8 @@ def main(argv=None):
                          allow_pickle=args.allow_pickle, dtype=args.dtype, engine=args.engine)
     print(tagger.precision.line(), file=sys.stderr)
     labels = tuple(entity_types(tagger.id2label))  # the legend order of html pages
+    if writer is None and state is None:
+        writer = make_writer()
 
     if state is not None:
         def make_labelled_writer():

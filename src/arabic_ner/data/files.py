@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from ..core.config import Config, PretrainConfig
 from ..core.problems import UserError
 
 log = logging.getLogger(__name__)
@@ -64,6 +63,8 @@ def check_model_output(directory: str | Path, inputs: Iterable[str | Path], resu
         raise UserError(f"{directory}: is a file; give a folder for the model (--output-dir)")
     entries = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
     if entries and not (resume or cv):
+        from ..core.config import Config, PretrainConfig  # here: predict imports this module, and pydantic costs its start-up 0.15 s
+
         if not entries & {Config.FILE, PretrainConfig.FILE} and not entries <= {"checkpoints"}:
             raise UserError(f"{directory}: is a folder that train.py or pretrain.py did not write, and training replaces "
                             "the folder with the model; give a new or empty --output-dir")

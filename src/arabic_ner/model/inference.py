@@ -72,11 +72,13 @@ class Tagger:
 
     def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 256,
                  max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
-                 dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None):
+                 dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None,
+                 owned: bool = False):
         """``engine``: ``torch``, ``onnxruntime`` or ``None`` (onnxruntime for int8 on a CPU, where it can
         run, see :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
         from, unchanged since: the ONNX export is kept there. ``model`` may be ``None``, with its
-        ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights)."""
+        ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights).
+        ``owned``: nobody else holds ``model``, so it may be converted in place (:meth:`load`'s)."""
         config = model.config if model is not None else config
         meta = check_scheme(config, getattr(config, "_name_or_path", "") or "the model")
         self.device = _device(device)
@@ -91,9 +93,9 @@ class Tagger:
             self.precision = Precision(self.precision.name, f"{self.precision.why}; onnxruntime, {self.session.path}")
         else:
             if model is None:  # the export went stale since load() looked: torch runs, and needs the weights
-                _, model = load_trained(str(model_dir))
+                (_, model), owned = load_trained(str(model_dir)), True
             self.engine = "torch"
-            self.model, self._autocast = prepare(model, self.precision, self.device)
+            self.model, self._autocast = prepare(model, self.precision, self.device, owned)
         max_length = window_length(tokenizer.model_max_length, config)
         if stride is None:
             stride = min(meta.get("stride", max_length // 4), (max_length - 2) // 2)
@@ -112,7 +114,7 @@ class Tagger:
             tokenizer, config = load_trained_config(path)
             return cls(None, tokenizer, model_dir=model_dir, config=config, **kwargs)
         tokenizer, model = load_trained(path, allow_pickle=allow_pickle)
-        return cls(model, tokenizer, model_dir=model_dir, **kwargs)
+        return cls(model, tokenizer, model_dir=model_dir, owned=True, **kwargs)
 
     def tag_text(self, text: str) -> list:
         """The spans of one text."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 from ..core.labels import OLD_SCHEMES, SCHEME, check_label_set
 from ..core.problems import UserError
@@ -251,6 +252,19 @@ def model_version(directory: str | Path) -> str:
     ones it hashed (:func:`weights_sha256`), so a 440 MB model is not read again on every run."""
     directory = Path(directory)
     return f"{directory.resolve().name}-{weights_sha256(directory, recorded_weights(directory))[:8]}"
+
+
+def model_version_later(directory: str | Path) -> Callable[[], str]:
+    """:func:`model_version` of ``directory``, computed in a thread from now on; returns the function
+    that waits for it (and raises what it raised). Reading and hashing the weights release the GIL,
+    so on a second core the hash of a 440 MB model runs while torch and the model are imported and
+    loaded, and start-up waits for it only if it is not done by then."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="model-version")
+    future = pool.submit(model_version, directory)
+    pool.shutdown(wait=False)
+    return future.result
 
 
 # ``arabic-ner export`` (model/onnx_engine.py) writes this file, and records in it, under "weights",

@@ -75,8 +75,9 @@ def choose_precision(requested: str, device) -> Precision:
     return Precision("fp32", "this CPU has no native bf16")
 
 
-def prepare(model, precision: Precision, device):
-    """``model`` on ``device``, in eval mode, in ``precision``, and the context to run it in."""
+def prepare(model, precision: Precision, device, owned: bool = False):
+    """``model`` on ``device``, in eval mode, in ``precision``, and the context to run it in.
+    ``owned``: nobody else holds ``model`` (it was loaded for this), so bf16 converts it in place."""
     import torch
 
     model = model.to(device).eval()
@@ -89,8 +90,9 @@ def prepare(model, precision: Precision, device):
         return model, lambda: torch.autocast("cuda", dtype=dtype)
     if precision.name == "bf16":
         # bf16 weights rather than autocast: no cast of the weights at every step (faster, see bench/).
-        # A copy: Module.to() converts in place, and the caller's model (the Trainer's, say) stays fp32.
-        return copy.deepcopy(model).to(torch.bfloat16), nullcontext
+        # A copy unless owned: Module.to() converts in place, and the caller's model (the Trainer's,
+        # say) stays fp32.
+        return (model if owned else copy.deepcopy(model)).to(torch.bfloat16), nullcontext
     if precision.name == "int8":
         return quantized(model), nullcontext
     return model, nullcontext
