@@ -21,7 +21,7 @@ from arabic_ner.model import inference, loading, onnx_engine
 from arabic_ner.model.building import save_model
 from arabic_ner.model.inference import Tagger
 from arabic_ner.model.loading import load_trained, model_version, model_version_later, weights_sha256
-from arabic_ner.model.onnx_engine import OnnxSession, choose_engine, export, export_folder, export_state
+from arabic_ner.model.onnx_engine import FALLBACK, OnnxSession, choose_engine, export, export_folder, export_state
 from arabic_ner.model.precision import Precision
 
 from helpers import random_model
@@ -279,3 +279,28 @@ def test_an_export_gone_stale_after_load_looked_runs_on_torch_with_the_weights_l
     tagger = Tagger(None, tokenizer, device="cpu", dtype="int8", model_dir=str(model_dir), config=config)
     assert tagger.engine == "torch" and tagger.model is not None
     assert spans_of(tagger) == spans_of(Tagger.load(str(model_dir), device="cpu", dtype="int8", engine="torch"))
+
+
+def test_evaluate_at_int8_writes_no_export_into_the_model_it_scores_but_uses_a_current_one(model_dir, tmp_path, capsys):
+    from arabic_ner.cli import command_main
+    from arabic_ner.cli.common import run
+
+    from helpers import ls_task, marked, write_ls
+
+    data = write_ls(tmp_path / "gold.json", [ls_task(marked("قصف ⟦ORG|داعش⟧ في ⟦LOC|الموصل⟧"))])
+    before = sorted(p.name for p in model_dir.iterdir())
+
+    def evaluate(report: str) -> str:
+        with pytest.raises(SystemExit) as exited:
+            run(command_main("evaluate"), ["--model", str(model_dir), "--data", str(data), "--dtype", "int8",
+                                           "--output-dir", str(tmp_path / report)])
+        assert not exited.value.code
+        return capsys.readouterr().err
+
+    err = evaluate("r1")
+    assert sorted(p.name for p in model_dir.iterdir()) == before  # no onnx/ made in the scored model
+    assert notes(err) == [f"note: there is no ONNX export yet, and this command writes nothing into the model, so {FALLBACK}; "
+                          f"`arabic-ner export --model {model_dir}` makes it"]
+    export(model_dir)
+    err = evaluate("r2")
+    assert notes(err) == [] and "onnxruntime" in next(line for line in err.splitlines() if line.startswith("precision:"))

@@ -73,12 +73,14 @@ class Tagger:
     def __init__(self, model, tokenizer, device: str | None = None, batch_size: int = 256,
                  max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
                  dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None,
-                 owned: bool = False):
+                 owned: bool = False, export: bool = True):
         """``engine``: ``torch``, ``onnxruntime`` or ``None`` (onnxruntime for int8 on a CPU, where it can
         run, see :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
         from, unchanged since: the ONNX export is kept there. ``model`` may be ``None``, with its
         ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights).
-        ``owned``: nobody else holds ``model``, so it may be converted in place (:meth:`load`'s)."""
+        ``owned``: nobody else holds ``model``, so it may be converted in place (:meth:`load`'s).
+        ``export``: whether a missing or stale ONNX export may be made in ``model_dir`` (if not, only
+        a current one is used)."""
         config = model.config if model is not None else config
         meta = check_scheme(config, getattr(config, "_name_or_path", "") or "the model")
         self.device = _device(device)
@@ -87,7 +89,7 @@ class Tagger:
         check_device(device)
         self.id2label = {int(k): v for k, v in config.id2label.items()}
         self.engine = choose_engine(engine, self.precision, self.device)
-        self.session = open_session(model_dir, self.precision.name, engine == "onnxruntime", model) if self.engine == "onnxruntime" else None
+        self.session = open_session(model_dir, self.precision.name, engine == "onnxruntime", model, export) if self.engine == "onnxruntime" else None
         if self.session is not None:  # the graph does the work: the torch model is not kept
             self.model, self._autocast = None, nullcontext
             self.precision = Precision(self.precision.name, f"{self.precision.why}; onnxruntime, {self.session.path}")

@@ -223,12 +223,14 @@ class OnnxSession:
         return torch.from_numpy(self.session.run(["logits"], feed)[0])
 
 
-def open_session(model_dir: str | Path | None, precision: str, forced: bool, model=None) -> OnnxSession | None:
+def open_session(model_dir: str | Path | None, precision: str, forced: bool, model=None,
+                 make: bool = True) -> OnnxSession | None:
     """The session that runs ``precision`` (fp32 or int8) for the model in ``model_dir``, making or
-    remaking the export there when it is missing or belongs to other weights. When onnxruntime
-    cannot run it: ``None``, and one line saying why; an error instead when ``forced``
-    (``--engine onnxruntime``). ``model`` is the torch model loaded from ``model_dir``, if the caller
-    has it (it spares loading it again to export)."""
+    remaking the export there when it is missing or belongs to other weights (unless ``make`` is
+    false: evaluate writes nothing into the model it scores). When onnxruntime cannot run it:
+    ``None``, and one line saying why; an error instead when ``forced`` (``--engine onnxruntime``).
+    ``model`` is the torch model loaded from ``model_dir``, if the caller has it (it spares loading
+    it again to export)."""
     def fallback(why: str, fix: str) -> None:
         if forced:
             raise UserError(f"--engine onnxruntime: {why}; {fix}, or use --engine torch")
@@ -247,6 +249,8 @@ def open_session(model_dir: str | Path | None, precision: str, forced: bool, mod
     except UserError as exc:
         return fallback(str(exc).split("; ")[0], "export it with `arabic-ner export` to see what it needs")
     why, old = export_state(model_dir)
+    if why is not None and not make:
+        return fallback(f"{why}, and this command writes nothing into the model", f"`arabic-ner export --model {model_dir}` makes it")
     if why is not None:
         try:
             import onnx  # noqa: F401
