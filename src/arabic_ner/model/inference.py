@@ -25,10 +25,15 @@ from .loading import check_scheme, load_trained, load_trained_config, window_len
 from .onnx_engine import choose_engine, export_ready, open_session
 from .precision import Precision, check_device, choose_precision, prepare
 
-# oneDNN keeps compiled kernels for every tensor shape it meets, and batches of windows come in
-# many shapes, so its cache made memory creep up over the first few thousand documents. Without
-# it memory is flat from the first batch and the speed is the same (bench/predict_throughput.py).
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+# oneDNN keeps compiled kernels for every tensor shape it meets (1,024 unless told), and batches of
+# windows come in many shapes, so with its default cache predict's peak memory crept up over the
+# first 10,000 documents (519 -> 599 MiB, a 2-layer model). Without any cache (0, until issue 30)
+# memory was flat but every bf16 matmul compiled its kernel again: bf16 ran at half its speed. 16
+# kernels hold one forward pass's shapes, so a batch reuses them from layer to layer: bf16 at full
+# speed, memory flat (468, 475 and 480 MiB at 1,000, 10,000 and 100,000 documents; docs/benchmarks.md).
+# Both caches are read at the first matmul of the process, so these apply where this module is
+# imported before that.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 # torch's bf16 matmuls on a CPU go through ideep, which keeps a cache of its own per shape, of up to
 # LRU_CACHE_CAPACITY entries (1,024 unless set). Filling it took predict's peak memory from 482 MiB
 # at 1,000 documents to 549 MiB at 100,000 (pytorch/pytorch#27971). 16 entries hold every shape of
