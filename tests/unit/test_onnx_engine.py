@@ -304,3 +304,15 @@ def test_evaluate_at_int8_writes_no_export_into_the_model_it_scores_but_uses_a_c
     export(model_dir)
     err = evaluate("r2")
     assert notes(err) == [] and "onnxruntime" in next(line for line in err.splitlines() if line.startswith("precision:"))
+
+
+def test_an_export_of_an_older_format_is_made_again_with_a_note_that_says_so(model_dir, capsys):
+    export(model_dir)
+    record = export_folder(model_dir) / "export.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "format": 1}))
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="int8")
+    assert tagger.engine == "onnxruntime"
+    assert notes(capsys.readouterr().err)[0] == (f"note: {export_folder(model_dir)} was made by another version of arabic-ner "
+                                                 "(export format 1; this one makes 2): exporting it to "
+                                                 f"{export_folder(model_dir)}, once (later runs reuse it)")
+    assert json.loads(record.read_text())["format"] == 2

@@ -99,7 +99,12 @@ def export_state(model_dir: str | Path) -> tuple[str | None, dict | None]:
     folder = export_folder(model_dir)
     record = read_record(model_dir)
     if record is None:
-        return (f"{folder} holds no complete export" if folder.exists() else "there is no ONNX export yet"), None
+        if not folder.exists():
+            return "there is no ONNX export yet", None
+        made = _format_of(folder / RECORD)
+        if made not in (None, FORMAT):
+            return f"{folder} was made by another version of arabic-ner (export format {made}; this one makes {FORMAT})", None
+        return f"{folder} holds no complete export", None
     recorded = record["weights"]
     files = weights_stats(model_dir)
     sha256 = weights_sha256(model_dir, recorded)  # the recorded one while ``files`` are as recorded
@@ -111,6 +116,15 @@ def export_state(model_dir: str | Path) -> tuple[str | None, dict | None]:
     if recorded.get("files") != files and weights_stats(model_dir) == files:  # the same bytes in other files
         _refresh(model_dir, {**record, "weights": {"sha256": sha256, "files": files}})
     return None, record
+
+
+def _format_of(path: Path):
+    """The ``format`` an ``export.json`` names, if it can be read."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("format") if isinstance(record, dict) else None
 
 
 def export_ready(model_dir: str | Path) -> bool:
