@@ -308,14 +308,20 @@ def weights_record(directory: str | Path) -> dict:
     raise UserError(f"{directory}: its weights kept changing while they were read; wait for the training or copy to end")
 
 
-def recorded_weights(directory: str | Path) -> dict | None:
-    """The weights' record that ``arabic-ner export`` left in ``directory``, if it left a readable one."""
+def export_record(directory: str | Path) -> dict | None:
+    """``onnx/export.json`` of ``directory``, as ``arabic-ner export`` wrote it, if it is there and parses."""
     import json
 
     try:
-        record = json.loads((Path(directory) / WEIGHTS_RECORD).read_text(encoding="utf-8")).get("weights")
-    except (OSError, ValueError, AttributeError):
+        record = json.loads((Path(directory) / WEIGHTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
+
+
+def recorded_weights(directory: str | Path) -> dict | None:
+    """The weights' record that ``arabic-ner export`` left in ``directory``, if it left a readable one."""
+    record = (export_record(directory) or {}).get("weights")
     return record if isinstance(record, dict) else None
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..core.problems import UserError
 from ..data.files import replace_whole, write_directory_whole
-from .loading import WEIGHTS_RECORD, load_trained, weights_record, weights_sha256, weights_stats
+from .loading import WEIGHTS_RECORD, export_record, load_trained, weights_record, weights_sha256, weights_stats
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,15 @@ def export_folder(model_dir: str | Path) -> Path:
 
 def read_record(model_dir: str | Path) -> dict | None:
     """``export.json`` of ``model_dir``'s export, if it is there and complete (graphs included)."""
+    record = export_record(model_dir)
+    return record if _complete(model_dir, record) else None
+
+
+def _complete(model_dir: str | Path, record: dict | None) -> bool:
+    """Whether ``record`` is an export of this format, with its graphs beside it."""
     folder = export_folder(model_dir)
-    try:
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    complete = isinstance(record, dict) and record.get("format") == FORMAT and isinstance(record.get("weights"), dict)
-    return record if complete and all((folder / name).is_file() for name in GRAPHS.values()) else None
+    return (record is not None and record.get("format") == FORMAT and isinstance(record.get("weights"), dict)
+            and all((folder / name).is_file() for name in GRAPHS.values()))
 
 
 def export_state(model_dir: str | Path) -> tuple[str | None, dict | None]:
@@ -97,11 +99,11 @@ def export_state(model_dir: str | Path) -> tuple[str | None, dict | None]:
     (:func:`~arabic_ner.model.loading.weights_sha256`); when only that changed, the record is
     brought up to date so that the next run is cheap again."""
     folder = export_folder(model_dir)
-    record = read_record(model_dir)
-    if record is None:
+    record = export_record(model_dir)
+    if not _complete(model_dir, record):
         if not folder.exists():
             return "there is no ONNX export yet", None
-        made = _format_of(folder / RECORD)
+        made = record.get("format") if record else None
         if made not in (None, FORMAT):
             return f"{folder} was made by another version of arabic-ner (export format {made}; this one makes {FORMAT})", None
         return f"{folder} holds no complete export", None
@@ -116,15 +118,6 @@ def export_state(model_dir: str | Path) -> tuple[str | None, dict | None]:
     if recorded.get("files") != files and weights_stats(model_dir) == files:  # the same bytes in other files
         _refresh(model_dir, {**record, "weights": {"sha256": sha256, "files": files}})
     return None, record
-
-
-def _format_of(path: Path):
-    """The ``format`` an ``export.json`` names, if it can be read."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record.get("format") if isinstance(record, dict) else None
 
 
 def export_ready(model_dir: str | Path) -> bool:
