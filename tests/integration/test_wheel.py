@@ -80,6 +80,18 @@ def test_the_installed_command_trains_predicts_and_evaluates_from_another_folder
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert "seqeval strict micro F1" in scored.stdout and (user_folder / "report" / "report.json").is_file()
 
+    # the ONNX engine from the installed package: export once, then int8 runs it, with the same offsets rule
+    exported = arabic_ner(installed, "export", "--model", "model", cwd=user_folder)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert (user_folder / "model" / "onnx" / "model-int8.onnx").is_file()
+    quantized = arabic_ner(installed, "predict", "--model", "model", "--input", "articles", "--output", "int8.jsonl",
+                           "--dtype", "int8", cwd=user_folder)
+    assert quantized.returncode == 0, quantized.stderr[-3000:]
+    assert "onnxruntime" in next(line for line in quantized.stderr.splitlines() if line.startswith("precision:"))
+    assert "note:" not in quantized.stderr  # the export was reused, not made again
+    (record,) = [json.loads(line) for line in (user_folder / "int8.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert record["id"] == "a" and all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
+
 
 @pytest.mark.labelstudio
 def test_the_installed_backend_trains_from_label_studio_and_serves_the_new_model(installed, user_folder, label_studio, tmp_path):
