@@ -89,9 +89,9 @@ def killed_at_first_checkpoint(args: list[str], output: Path, timeout: float = 3
     process.wait()
 
 
-def predicted_records(model_dir: Path, input_file: Path, out: Path) -> list[dict]:
-    """Run arabic-ner predict on ``input_file`` as a user does; its JSONL records."""
-    result = run_command("predict", "--model", str(model_dir), "--input", str(input_file), "--output", str(out))
+def predicted_records(model_dir: Path, input_file: Path, out: Path, *options: str) -> list[dict]:
+    """Run arabic-ner predict on ``input_file`` as a user does (with ``options``); its JSONL records."""
+    result = run_command("predict", "--model", str(model_dir), "--input", str(input_file), "--output", str(out), *options)
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 

@@ -96,6 +96,14 @@ def test_memorisation_from_the_pretrained_dir_gives_back_every_span_exactly(trai
     assert {"داعش", "سوريا", "الموصل القديمة", "لتحالف الدولي", "لتنظيم", "واشنطن", "بغداد", "٦ كانون"} <= texts
 
 
+def test_int8_on_onnxruntime_from_the_pretrained_dir_gives_back_every_span_exactly(trained):
+    """The ONNX export (made on first use) of a model fine-tuned from ``model: DIR``."""
+    work, gold_file, model_dir, gold = trained
+    records = predicted_records(model_dir, gold_file, work / "pred-int8.jsonl", "--dtype", "int8", "--engine", "onnxruntime")
+    assert (model_dir / "onnx" / "model-int8.onnx").is_file()
+    assert_spans_given_back_exactly(gold, records)
+
+
 def test_the_transformers_pipeline_shows_whole_words_with_their_types(trained):
     """What the model card says of the plain pipeline: with aggregation_strategy="first" (a word's
     label is its first piece's, as arabic_ner reads it) each entity word shows whole, proclitic
