@@ -15,8 +15,9 @@ paragraph a document):
   one document at a time, as a user would call it;
 - arabic_ner: ``Tagger`` (length-sorted, token-budget batches across documents, windows of long
   documents batched with everything else, ``inference_mode``), in fp32, in bf16 (where the CPU
-  computes it natively), in int8 on torch (``--dtype int8 --engine torch``) and in int8 on ONNX
-  Runtime (``--dtype int8``, the export ``arabic-ner export`` writes, made once before the runs).
+  computes it natively), in int8 on torch (``--dtype int8 --engine torch``), and on ONNX Runtime
+  in int8 (``--dtype int8``) and in fp32 (``--dtype fp32`` where the export is there), both from
+  the export ``arabic-ner export`` writes, made once before the runs.
   For each, the bare forward passes are timed on the very batches the engine ran (same engine,
   same shapes): the ceiling the engine can reach.
 
@@ -129,9 +130,9 @@ def time_pipeline(model, tokenizer, docs: list[str], stride: int) -> tuple[float
 
 def time_engine(model, tokenizer, docs: list[str], contender: str = "fp32", batches: list | None = None,
                 model_dir: Path | None = None, **kwargs) -> tuple[float, list]:
-    """Wall time of the Tagger on ``docs`` and its documents. ``contender`` is a dtype, or
-    ``int8 torch`` / ``int8 onnxruntime`` (the latter runs the ONNX export in ``model_dir``, the folder
-    ``model`` was saved to). The inputs of every forward pass are appended to ``batches`` when it is
+    """Wall time of the Tagger on ``docs`` and its documents. ``contender`` is a dtype (on torch), or
+    a dtype and an engine: ``int8 torch``, ``int8 onnxruntime``, ``fp32 onnxruntime`` (these two run
+    the ONNX export in ``model_dir``, the folder ``model`` was saved to). The inputs of every forward pass are appended to ``batches`` when it is
     given (for :func:`time_bare`)."""
     from arabic_ner.core.document import Document
     from arabic_ner.model.inference import Tagger
@@ -305,8 +306,9 @@ def startup(model_dir: Path, work: Path, dtypes: list[str], rounds: int) -> dict
     (import, ``pipeline(model=DIR)``, one call) against ``arabic-ner predict --model DIR`` at each
     dtype (imports, loading, the weights' hash, an int8 engine made ready, the one document,
     written). Best of ``rounds`` alternating rounds. The onnxruntime export exists already (it was
-    made once, before), as on every run after a model's first; the torch engine runs from a copy of
-    the folder without it, so its runs hash the weights, as they do for a user who never exports."""
+    made once, before), as on every run after a model's first, and the onnxruntime runs find it by
+    default (no ``--engine``); the torch engine runs from a copy of the folder without it, so its runs
+    hash the weights, as they do for a user who never exports."""
     plain = work / "base-without-export"
     plain.mkdir(exist_ok=True)
     for path in model_dir.iterdir():
@@ -320,7 +322,7 @@ def startup(model_dir: Path, work: Path, dtypes: list[str], rounds: int) -> dict
         dtype, _, engine = contender.partition(" ")
         folder = model_dir if engine == "onnxruntime" else plain
         runs[contender] = [sys.executable, "-m", "arabic_ner", "predict", "--model", str(folder), "--input", str(source),
-                           "--output", str(work / "one-out.jsonl"), "--overwrite", "--dtype", dtype] + (["--engine", engine] if engine else [])
+                           "--output", str(work / "one-out.jsonl"), "--overwrite", "--dtype", dtype] + (["--engine", engine] if engine == "torch" else [])
     seconds: dict = {key: [] for key in runs}
     for _ in range(rounds):
         for key, command in runs.items():
@@ -390,9 +392,9 @@ def run(args, tokenizer, work: Path) -> None:
             start = time.perf_counter()
             export(model_dir, model)
             print(f"ONNX export (arabic-ner export, once per model): {time.perf_counter() - start:.1f} s")
-            contenders.append("int8 onnxruntime")
+            contenders += ["int8 onnxruntime", "fp32 onnxruntime"]
         else:
-            print("onnxruntime is not installed: int8 onnxruntime is not measured")
+            print("onnxruntime is not installed: onnxruntime (int8, fp32) is not measured")
     ratios, efficiency = {}, {}
     for name, docs in workloads.items():
         tokens = sum(len(tokenizer(d, add_special_tokens=False)["input_ids"]) for d in docs)

@@ -91,6 +91,15 @@ def test_the_installed_command_trains_predicts_and_evaluates_from_another_folder
     assert "note:" not in quantized.stderr  # the export was reused, not made again
     (record,) = [json.loads(line) for line in (user_folder / "int8.jsonl").read_text(encoding="utf-8").splitlines()]
     assert record["id"] == "a" and all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
+    entities = {}
+    for engine in ("onnxruntime", "torch"):  # fp32 runs on the export's fp32 graph by default: torch's spans, a faster start
+        full = arabic_ner(installed, "predict", "--model", "model", "--input", "articles", "--output", f"fp32-{engine}.jsonl",
+                          "--dtype", "fp32", *(["--engine", "torch"] if engine == "torch" else []), cwd=user_folder)
+        assert full.returncode == 0, full.stderr[-3000:]
+        assert (engine == "onnxruntime") == ("onnxruntime" in next(line for line in full.stderr.splitlines() if line.startswith("precision:")))
+        records = [json.loads(line) for line in (user_folder / f"fp32-{engine}.jsonl").read_text(encoding="utf-8").splitlines()]
+        entities[engine] = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in records]  # scores may differ at 1e-6
+    assert entities["onnxruntime"] == entities["torch"]
 
 
 @pytest.mark.labelstudio

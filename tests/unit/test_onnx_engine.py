@@ -5,6 +5,7 @@ of engine with its one-line fallback."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,38 @@ def test_fp32_on_onnxruntime_gives_torchs_spans(model_dir):
     tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="onnxruntime")
     assert tagger.engine == "onnxruntime" and tagger.model is None
     assert spans_of(tagger) == torch_spans and any(torch_spans)
+
+
+def test_fp32_on_a_cpu_runs_on_a_current_export_without_reading_the_weights_and_never_makes_one(model_dir, capsys, monkeypatch):
+    torch_spans = spans_of(Tagger.load(str(model_dir), device="cpu", dtype="fp32"))
+    assert not export_folder(model_dir).exists() and notes(capsys.readouterr().err) == []  # no export: torch, silently
+    export(model_dir)
+    with monkeypatch.context() as patched:
+        patched.setattr(inference, "load_trained", lambda *a, **k: pytest.fail("the torch weights were loaded"))
+        tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32")
+    assert tagger.engine == "onnxruntime" and tagger.session.path.name == "model.onnx" and "onnxruntime" in tagger.precision.line()
+    assert spans_of(tagger) == torch_spans and any(torch_spans)
+    assert Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="torch").engine == "torch"
+    before = graph_times(model_dir)
+    retrained(model_dir)  # the export is stale now: fp32 runs on torch, with the new weights, and leaves it alone
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32")
+    assert tagger.engine == "torch" and graph_times(model_dir) == before and notes(capsys.readouterr().err) == []
+    assert spans_of(tagger) == spans_of(Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="torch"))
+
+
+def test_a_damaged_graph_is_never_used_torch_runs_with_a_note_or_it_is_refused_when_asked_for(model_dir, capsys):
+    export(model_dir)
+    graph = export_folder(model_dir) / "model.onnx"
+    graph.write_bytes(graph.read_bytes()[:1000])  # cut, as by a copy that stopped; export.json still names it
+    torch_spans = spans_of(Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="torch"))
+    tagger = Tagger.load(str(model_dir), device="cpu", dtype="fp32")
+    assert tagger.engine == "torch" and spans_of(tagger) == torch_spans
+    (note,) = notes(capsys.readouterr().err)
+    assert note.startswith(f"note: {graph} cannot be opened (") and "\n" not in note
+    assert note.endswith(f"so fp32 runs on torch; `arabic-ner export --model {model_dir} --overwrite` makes it again")
+    refused = rf"^--engine onnxruntime: {re.escape(str(graph))} cannot be opened \(.*--overwrite` makes it again, or use --engine torch$"
+    with pytest.raises(UserError, match=refused):
+        Tagger.load(str(model_dir), device="cpu", dtype="fp32", engine="onnxruntime")
 
 
 def test_int8_on_a_cpu_exports_once_then_reuses_the_export_without_reading_the_weights(model_dir, capsys, monkeypatch):
@@ -201,6 +234,10 @@ def test_gpus_keep_torch_and_refuse_onnxruntime():
         choose_engine("onnxruntime", Precision("bf16", "autocast"), gpu)
     cpu = torch.device("cpu")
     assert [choose_engine(None, Precision(name, ""), cpu) for name in ("fp32", "bf16", "int8")] == ["torch", "torch", "onnxruntime"]
+    exported = [choose_engine(None, Precision(name, ""), cpu, lambda: True) for name in ("fp32", "bf16", "int8")]
+    assert exported == ["onnxruntime", "torch", "onnxruntime"]  # fp32 runs on a current export: the same spans, a faster start
+    assert choose_engine("torch", Precision("fp32", ""), cpu, lambda: True) == "torch"
+    assert choose_engine(None, Precision("fp32", "autocast"), gpu, lambda: True) == "torch"
     with pytest.raises(UserError, match=r"^--engine onnxruntime runs fp32 or int8 graphs, and this would run bf16; give --dtype int8"):
         choose_engine("onnxruntime", Precision("bf16", ""), cpu)
 

@@ -62,7 +62,7 @@ def main(argv=None):
         out = args.output_dir or f"reports/{Path(args.model).name}__{Path(args.data).stem}"
         check_report_output(out, [args.data, args.model])
         check_device(args.device)
-        # int8 runs on the model's ONNX export if it has a current one; evaluate never makes one in it
+        # int8 and fp32 run on the model's ONNX export if it has a current one; evaluate never makes one in it
         tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, allow_pickle=args.allow_pickle,
                              dtype=args.dtype, export=False)
         print(tagger.precision.line(), file=sys.stderr)

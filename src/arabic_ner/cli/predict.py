@@ -36,7 +36,8 @@ def parse_args(argv):
                              "int8: quantised Linear layers (CPU). bench/predict_throughput.py measures speed and agreement")
     parser.add_argument("--engine", choices=["torch", "onnxruntime"],
                         help="default: onnxruntime for --dtype int8 on a CPU (exported into the model's onnx/ folder on first use, "
-                             "see arabic-ner export), torch otherwise; GPUs run torch")
+                             "see arabic-ner export), and for --dtype fp32 on a CPU where that export is current; torch otherwise; "
+                             "GPUs run torch")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run: keep the complete records already in --output")
     again.add_argument("--overwrite", action="store_true", help="replace an existing --output")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -22,7 +23,7 @@ from ..core.encoding import Encoder
 from ..core.problems import UserError
 from ..core.words import split_words
 from .loading import check_scheme, load_trained, load_trained_config, window_length
-from .onnx_engine import choose_engine, export_ready, open_session
+from .onnx_engine import choose_engine, export_ready, makes_export, open_session
 from .precision import Precision, check_device, choose_precision, prepare
 
 # oneDNN keeps compiled kernels for every tensor shape it meets (1,024 unless told), and batches of
@@ -80,7 +81,8 @@ class Tagger:
                  dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None,
                  owned: bool = False, export: bool = True):
         """``engine``: ``torch``, ``onnxruntime`` or ``None`` (onnxruntime for int8 on a CPU, where it can
-        run, see :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
+        run, and for fp32 on a CPU where ``model_dir`` holds a current export; see
+        :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
         from, unchanged since: the ONNX export is kept there. ``model`` may be ``None``, with its
         ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights).
         ``owned``: nobody else holds ``model``, so it may be converted in place (:meth:`load`'s).
@@ -93,8 +95,10 @@ class Tagger:
         self.precision = choose_precision(dtype, self.device)
         check_device(device)
         self.id2label = {int(k): v for k, v in config.id2label.items()}
-        self.engine = choose_engine(engine, self.precision, self.device)
-        self.session = open_session(model_dir, self.precision.name, engine == "onnxruntime", model, export) if self.engine == "onnxruntime" else None
+        self.engine = choose_engine(engine, self.precision, self.device, lambda: model_dir is not None and export_ready(model_dir))
+        forced = engine == "onnxruntime"
+        self.session = (open_session(model_dir, self.precision.name, forced, model, export and makes_export(self.precision.name, forced))
+                        if self.engine == "onnxruntime" else None)
         if self.session is not None:  # the graph does the work: the torch model is not kept
             self.model, self._autocast = None, nullcontext
             self.precision = Precision(self.precision.name, f"{self.precision.why}; onnxruntime, {self.session.path}")
@@ -261,7 +265,8 @@ def _runs_on_export(model_dir: str, device: str | None = None, dtype: str = "fp3
     """Whether a Tagger of ``model_dir`` with these options runs on a current ONNX export there. A
     request the device cannot honour is refused by the constructor, as without an export."""
     try:
-        return choose_engine(engine, choose_precision(dtype, _device(device)), _device(device)) == "onnxruntime" and export_ready(model_dir)
+        on, exported = _device(device), cache(lambda: export_ready(model_dir))  # checked once, and only where it matters
+        return choose_engine(engine, choose_precision(dtype, on), on, exported) == "onnxruntime" and exported()
     except UserError:
         return False
 

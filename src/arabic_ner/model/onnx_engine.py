@@ -6,8 +6,11 @@ model's folder, checked against its weights, and run for the Tagger.
 (its Linear layers' weights in int8, activations quantised on the fly) and ``export.json`` (the sha256
 of the weights it came from, the versions that made it, and how far it was from torch on a few
 batches). Hugging Face and the pipeline ignore the subfolder, so the directory stays a standard
-model directory. Every use checks that the graphs belong to the weights there now: an export from
-other weights is rebuilt, with a note, or refused, never used. Tagging imports onnxruntime only;
+model directory. int8 on a CPU runs the int8 graph (making the export on first use); fp32 on a CPU
+runs the fp32 graph where a current export is there (never making one): torch's spans, without
+importing transformers' modelling code or reading the torch weights, so predict starts sooner.
+Every use checks that the graphs belong to the weights there now: an export from other weights is
+rebuilt, with a note, or refused, never used. Tagging imports onnxruntime only;
 ``onnx`` (which onnxruntime's quantiser needs) only when a graph is made.
 """
 
@@ -36,11 +39,15 @@ OPSET = 17
 FP32_TOLERANCE = 1e-3
 GRAPHS = {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}
 FALLBACK = "int8 runs on torch's quantize_dynamic"
+FALLBACKS = {"int8": FALLBACK, "fp32": "fp32 runs on torch"}
 
 
-def choose_engine(requested: str | None, precision, device) -> str:
+def choose_engine(requested: str | None, precision, device, exported=lambda: False) -> str:
     """``torch`` or ``onnxruntime``, for ``precision`` on ``device``. ``None`` (auto): onnxruntime for
-    int8 on a CPU, torch for everything else; GPUs always keep torch (bf16/fp16 autocast)."""
+    int8 on a CPU, and for fp32 on a CPU where ``exported()`` (the model's folder holds a current
+    export: fp32 on its graph gives torch's spans at torch's speed, and starts without importing
+    transformers' modelling code, seconds sooner); torch for everything else. GPUs always keep torch
+    (bf16/fp16 autocast)."""
     if requested not in (None, *ENGINES):
         raise UserError(f"--engine {requested}: choose one of {', '.join(ENGINES)}")
     if requested == "torch":
@@ -54,7 +61,15 @@ def choose_engine(requested: str | None, precision, device) -> str:
             raise UserError(f"--engine onnxruntime runs fp32 or int8 graphs, and this would run {precision.name}; "
                             "give --dtype int8 (or fp32)")
         return "onnxruntime"
-    return "onnxruntime" if precision.name == "int8" else "torch"
+    if precision.name == "int8" or (precision.name == "fp32" and exported()):
+        return "onnxruntime"
+    return "torch"
+
+
+def makes_export(precision: str, forced: bool) -> bool:
+    """Whether a run at ``precision`` makes a missing or stale export: int8 does (its speed is
+    onnxruntime's), and so does ``--engine onnxruntime``; fp32 only uses an export that is there."""
+    return forced or precision == "int8"
 
 
 @dataclass(frozen=True)
@@ -241,7 +256,7 @@ def open_session(model_dir: str | Path | None, precision: str, forced: bool, mod
     def fallback(why: str, fix: str) -> None:
         if forced:
             raise UserError(f"--engine onnxruntime: {why}; {fix}, or use --engine torch")
-        log.info(f"note: {why}, so {FALLBACK}; {fix}")
+        log.info(f"note: {why}, so {FALLBACKS[precision]}; {fix}")
         return None
 
     try:
@@ -276,7 +291,12 @@ def open_session(model_dir: str | Path | None, precision: str, forced: bool, mod
                 return fallback(f"the ONNX export of {model_dir} failed ({type(exc).__name__}: {_first_line(exc)})",
                                 f"`arabic-ner export --model {model_dir}` shows the whole error")
         log.info(f"note: wrote {export_folder(model_dir)} in {time.perf_counter() - start:.1f} s")
-    return OnnxSession(export_folder(model_dir) / GRAPHS[precision])
+    graph = export_folder(model_dir) / GRAPHS[precision]
+    try:
+        return OnnxSession(graph)
+    except Exception as exc:  # a graph damaged after it was written (a cut copy, a bad disk): torch still runs the model
+        return fallback(f"{graph} cannot be opened ({type(exc).__name__}: {_first_line(exc)})",
+                        f"`arabic-ner export --model {model_dir} --overwrite` makes it again")
 
 
 def writable(folder: Path) -> bool:
