@@ -45,9 +45,9 @@ FALLBACKS = {"int8": FALLBACK, "fp32": "fp32 runs on torch"}
 def choose_engine(requested: str | None, precision, device, exported=lambda: False) -> str:
     """``torch`` or ``onnxruntime``, for ``precision`` on ``device``. ``None`` (auto): onnxruntime for
     int8 on a CPU, and for fp32 on a CPU where ``exported()`` (the model's folder holds a current
-    export: fp32 on its graph gives torch's spans at torch's speed, and starts without importing
-    transformers' modelling code, seconds sooner); torch for everything else. GPUs always keep torch
-    (bf16/fp16 autocast)."""
+    export: fp32 on its graph gives torch's spans within a few percent of torch's speed, and starts
+    seconds sooner, without transformers' modelling code); torch for everything else. GPUs always
+    keep torch (bf16/fp16 autocast)."""
     if requested not in (None, *ENGINES):
         raise UserError(f"--engine {requested}: choose one of {', '.join(ENGINES)}")
     if requested == "torch":
