@@ -22,7 +22,7 @@ from arabic_ner.model import inference, loading, onnx_engine
 from arabic_ner.model.building import save_model
 from arabic_ner.model.inference import Tagger
 from arabic_ner.model.loading import load_trained, model_version, model_version_later, weights_sha256
-from arabic_ner.model.onnx_engine import FALLBACK, OnnxSession, choose_engine, export, export_folder, export_state
+from arabic_ner.model.onnx_engine import FALLBACKS, OnnxSession, choose_engine, export, export_folder, export_state
 from arabic_ner.model.precision import Precision
 
 from helpers import random_model
@@ -59,6 +59,13 @@ def retrained(model_dir: Path) -> None:
     save_model(model, tokenizer, model_dir)
 
 
+def file_sha256(model_dir: Path) -> str:
+    """The weights' sha256, read here from the file (not through arabic_ner's records or memory)."""
+    import hashlib
+
+    return hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()
+
+
 def graph_times(model_dir: Path) -> dict:
     return {p.name: p.stat().st_mtime_ns for p in export_folder(model_dir).iterdir()}
 
@@ -72,7 +79,7 @@ def test_export_writes_both_graphs_and_the_weights_hash_and_the_folder_still_loa
 
     record = export(model_dir)
     assert sorted(p.name for p in export_folder(model_dir).iterdir()) == ["export.json", "model-int8.onnx", "model.onnx"]
-    assert record["weights"]["sha256"] == weights_sha256(model_dir)  # read from the files, not from the record
+    assert record["weights"]["sha256"] == file_sha256(model_dir)
     assert record["verification"]["fp32_agreement"] == 1.0 and record["verification"]["fp32_max_abs_diff"] < 1e-4
     assert set(record["versions"]) == {"torch", "onnxruntime", "onnx"}
     assert pipeline("token-classification", model=str(model_dir))(TEXTS[0]) is not None  # the onnx/ folder is ignored
@@ -159,7 +166,16 @@ def test_model_version_reuses_the_recorded_hash_and_still_sees_new_weights(model
     retrained(model_dir)
     after = model_version(model_dir)
     assert after != before and opened  # other files on disk: hashed again
-    assert after == f"m-{weights_sha256(model_dir)[:8]}"
+    assert after == f"m-{file_sha256(model_dir)[:8]}"
+
+
+def test_weights_hashed_once_in_a_process_are_not_read_again_until_their_files_change(model_dir, monkeypatch):
+    opened = []
+    monkeypatch.setattr(loading, "open", lambda *a, **k: opened.append(a[0]) or open(*a, **k), raising=False)
+    first = weights_sha256(model_dir)
+    assert first == weights_sha256(model_dir) == file_sha256(model_dir) and len(opened) == 1
+    retrained(model_dir)  # other bytes in a new file: hashed again
+    assert weights_sha256(model_dir) == file_sha256(model_dir) != first and len(opened) == 2
 
 
 def test_model_version_computed_in_the_background_is_the_same_and_raises_the_same(model_dir, tmp_path):
@@ -336,7 +352,7 @@ def test_evaluate_at_int8_writes_no_export_into_the_model_it_scores_but_uses_a_c
 
     err = evaluate("r1")
     assert sorted(p.name for p in model_dir.iterdir()) == before  # no onnx/ made in the scored model
-    assert notes(err) == [f"note: there is no ONNX export yet, and this command writes nothing into the model, so {FALLBACK}; "
+    assert notes(err) == [f"note: there is no ONNX export yet, and this command writes nothing into the model, so {FALLBACKS['int8']}; "
                           f"`arabic-ner export --model {model_dir}` makes it"]
     export(model_dir)
     err = evaluate("r2")

@@ -288,14 +288,27 @@ def weights_sha256(directory: str | Path, record: dict | None = None) -> str:
     reading the files when its ``files`` are :func:`weights_stats` now."""
     import hashlib
 
-    if record and record.get("files") == weights_stats(directory) and isinstance(record.get("sha256"), str):
+    files = weights_stats(directory)
+    if record and record.get("files") == files and isinstance(record.get("sha256"), str):
         return record["sha256"]
+    key = (str(Path(directory).resolve()), repr(files))
+    if key in _HASHED:  # hashed already in this process, and the files are the very ones it read
+        return _HASHED[key]
     digest = hashlib.sha256()
     for weights in sorted(Path(directory).glob("*.safetensors")):
         with open(weights, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
+    if weights_stats(directory) == files:  # else rewritten while it was read: the digest may be of neither version
+        _HASHED[key] = digest.hexdigest()
     return digest.hexdigest()
+
+
+# The weights' sha256 by folder and weights_stats, for the rest of the process: one start checks the
+# same weights up to four times (model_version, the export's checks in Tagger.load, its constructor
+# and open_session), and where the export's record cannot be brought up to date (a read-only copy,
+# whose inodes differ) each check would read a 440 MB model again.
+_HASHED: dict[tuple[str, str], str] = {}
 
 
 def weights_record(directory: str | Path) -> dict:

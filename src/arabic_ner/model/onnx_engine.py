@@ -38,8 +38,7 @@ OPSET = 17
 # The fp32 graph must give torch's logits to within this, relative to the largest logit, at export.
 FP32_TOLERANCE = 1e-3
 GRAPHS = {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}
-FALLBACK = "int8 runs on torch's quantize_dynamic"
-FALLBACKS = {"int8": FALLBACK, "fp32": "fp32 runs on torch"}
+FALLBACKS = {"int8": "int8 runs on torch's quantize_dynamic", "fp32": "fp32 runs on torch"}  # where onnxruntime cannot run it
 
 
 def choose_engine(requested: str | None, precision, device, exported=lambda: False) -> str:
