@@ -96,12 +96,16 @@ def test_memorisation_from_the_pretrained_dir_gives_back_every_span_exactly(trai
     assert {"داعش", "سوريا", "الموصل القديمة", "لتحالف الدولي", "لتنظيم", "واشنطن", "بغداد", "٦ كانون"} <= texts
 
 
-def test_int8_on_onnxruntime_from_the_pretrained_dir_gives_back_every_span_exactly(trained):
-    """The ONNX export (made on first use) of a model fine-tuned from ``model: DIR``."""
+def test_int8_and_fp32_on_onnxruntime_from_the_pretrained_dir_give_back_every_span_exactly(trained):
+    """The ONNX export (made on first use, by int8) of a model fine-tuned from ``model: DIR``, and fp32 on it."""
     work, gold_file, model_dir, gold = trained
     records = predicted_records(model_dir, gold_file, work / "pred-int8.jsonl", "--dtype", "int8", "--engine", "onnxruntime")
     assert (model_dir / "onnx" / "model-int8.onnx").is_file()
     assert_spans_given_back_exactly(gold, records)
+    # fp32 now runs on that export's fp32 graph by default, and gives every span back too
+    result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(work / "pred-fp32.jsonl"), "--dtype", "fp32")
+    assert result.returncode == 0 and "onnxruntime" in next(line for line in result.stderr.splitlines() if line.startswith("precision:"))
+    assert_spans_given_back_exactly(gold, [json.loads(line) for line in (work / "pred-fp32.jsonl").read_text(encoding="utf-8").splitlines()])
 
 
 def test_the_transformers_pipeline_shows_whole_words_with_their_types(trained):
