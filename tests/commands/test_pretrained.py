@@ -14,6 +14,7 @@ import json
 import pytest
 
 from arabic_ner.data.labelstudio_json import labelstudio_task
+from arabic_ner.model.precision import cpu_has_native_bf16
 
 from helpers import (
     HARD_CASES,
@@ -96,8 +97,8 @@ def test_memorisation_from_the_pretrained_dir_gives_back_every_span_exactly(trai
     assert {"داعش", "سوريا", "الموصل القديمة", "لتحالف الدولي", "لتنظيم", "واشنطن", "بغداد", "٦ كانون"} <= texts
 
 
-def test_int8_and_fp32_on_onnxruntime_from_the_pretrained_dir_give_back_every_span_exactly(trained):
-    """The ONNX export (made on first use, by int8) of a model fine-tuned from ``model: DIR``, and fp32 on it."""
+def test_int8_and_fp32_on_onnxruntime_and_bf16_on_openvino_from_the_pretrained_dir_give_back_every_span_exactly(trained):
+    """The ONNX export (made on first use, by int8) of a model fine-tuned from ``model: DIR``, and fp32 and bf16 on it."""
     work, gold_file, model_dir, gold = trained
     records = predicted_records(model_dir, gold_file, work / "pred-int8.jsonl", "--dtype", "int8", "--engine", "onnxruntime")
     assert (model_dir / "onnx" / "model-int8.onnx").is_file()
@@ -106,6 +107,11 @@ def test_int8_and_fp32_on_onnxruntime_from_the_pretrained_dir_give_back_every_sp
     result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(work / "pred-fp32.jsonl"), "--dtype", "fp32")
     assert result.returncode == 0 and "onnxruntime" in next(line for line in result.stderr.splitlines() if line.startswith("precision:"))
     assert_spans_given_back_exactly(gold, [json.loads(line) for line in (work / "pred-fp32.jsonl").read_text(encoding="utf-8").splitlines()])
+    # and bf16 on it on OpenVINO (on a CPU with native bf16; elsewhere bf16 runs as fp32, on onnxruntime)
+    result = run_command("predict", "--model", str(model_dir), "--input", str(gold_file), "--output", str(work / "pred-bf16.jsonl"), "--dtype", "bf16")
+    engine = "openvino" if cpu_has_native_bf16() else "onnxruntime"
+    assert result.returncode == 0 and engine in next(line for line in result.stderr.splitlines() if line.startswith("precision:"))
+    assert_spans_given_back_exactly(gold, [json.loads(line) for line in (work / "pred-bf16.jsonl").read_text(encoding="utf-8").splitlines()])
 
 
 def test_the_transformers_pipeline_shows_whole_words_with_their_types(trained):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from arabic_ner.model.precision import cpu_has_native_bf16
+
 from helpers import ROOT, marked, sets, tiny_overrides, write_ls
 from labelstudio_helpers import annotate, connected_project, gold_documents, post, start_backend, stop, tasks_of
 
@@ -100,6 +102,13 @@ def test_the_installed_command_trains_predicts_and_evaluates_from_another_folder
         records = [json.loads(line) for line in (user_folder / f"fp32-{engine}.jsonl").read_text(encoding="utf-8").splitlines()]
         entities[engine] = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in records]  # scores may differ at 1e-6
     assert entities["onnxruntime"] == entities["torch"]
+    # the default dtype on a CPU with native bf16 runs the export's graph on OpenVINO, a dependency of the package
+    default = arabic_ner(installed, "predict", "--model", "model", "--input", "articles", "--output", "auto.jsonl", cwd=user_folder)
+    assert default.returncode == 0, default.stderr[-3000:]
+    precision = next(line for line in default.stderr.splitlines() if line.startswith("precision:"))
+    assert ("openvino" in precision) == cpu_has_native_bf16(), precision
+    (record,) = [json.loads(line) for line in (user_folder / "auto.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert record["id"] == "a" and all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
 
 
 @pytest.mark.labelstudio

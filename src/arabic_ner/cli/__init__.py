@@ -20,7 +20,7 @@ COMMANDS = {
     "curve": ("curve", "a learning curve: train on 25/50/75/100% of the documents, F1 against their number, is it still rising?"),
     "evaluate": ("evaluate", "score a model on gold annotations, or a conlleval-style file; JSON and Markdown reports"),
     "predict": ("predict", "tag articles: JSONL, CoNLL, Label Studio tasks or HTML pages, offsets into the original text"),
-    "export": ("export", "write a model's ONNX graphs (fp32, int8) into its folder, for --dtype int8 on onnxruntime"),
+    "export": ("export", "write a model's ONNX graphs (fp32, int8) into its folder, for predict on onnxruntime and openvino"),
     "pretrain": ("pretrain", "masked-language-model pretraining on unlabeled Arabic texts, before train"),
     "push": ("push", "tag documents and import them, with their predictions, into a Label Studio project for review"),
     "pull": ("pull", "write a Label Studio project's reviewed annotations to a file that train reads"),

@@ -34,10 +34,10 @@ def parse_args(argv):
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16", "int8"], default="auto",
                         help="auto (default): bf16 on a GPU or on a CPU that computes it natively, else fp32; "
                              "int8: quantised Linear layers (CPU). bench/predict_throughput.py measures speed and agreement")
-    parser.add_argument("--engine", choices=["torch", "onnxruntime"],
+    parser.add_argument("--engine", choices=["torch", "onnxruntime", "openvino"],
                         help="default: onnxruntime for --dtype int8 on a CPU (exported into the model's onnx/ folder on first use, "
-                             "see arabic-ner export), and for --dtype fp32 on a CPU where that export is current; torch otherwise; "
-                             "GPUs run torch")
+                             "see arabic-ner export); where that export is current, onnxruntime for fp32 and openvino for bf16 "
+                             "on a CPU; torch otherwise; GPUs run torch")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an interrupted run: keep the complete records already in --output")
     again.add_argument("--overwrite", action="store_true", help="replace an existing --output")

@@ -80,9 +80,9 @@ class Tagger:
                  max_batch_tokens: int = 16384, stride: int | None = None, chunk_documents: int = 512,
                  dtype: str = "fp32", engine: str | None = None, model_dir: str | None = None, config=None,
                  owned: bool = False, export: bool = True):
-        """``engine``: ``torch``, ``onnxruntime`` or ``None`` (onnxruntime for int8 on a CPU, where it can
-        run, and for fp32 on a CPU where ``model_dir`` holds a current export; see
-        :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
+        """``engine``: ``torch``, ``onnxruntime``, ``openvino`` or ``None`` (onnxruntime for int8 on a CPU,
+        where it can run; where ``model_dir`` holds a current export, onnxruntime for fp32 and OpenVINO
+        for bf16 on a CPU; see :mod:`arabic_ner.model.onnx_engine`). ``model_dir`` is the folder ``model`` was loaded
         from, unchanged since: the ONNX export is kept there. ``model`` may be ``None``, with its
         ``config`` given, when ``model_dir`` holds a current export (:meth:`load` then skips the weights).
         ``owned``: nobody else holds ``model``, so it may be converted in place (:meth:`load`'s).
@@ -96,12 +96,12 @@ class Tagger:
         check_device(device)
         self.id2label = {int(k): v for k, v in config.id2label.items()}
         self.engine = choose_engine(engine, self.precision, self.device, lambda: model_dir is not None and export_ready(model_dir))
-        forced = engine == "onnxruntime"
-        self.session = (open_session(model_dir, self.precision.name, forced, model, export and makes_export(self.precision.name, forced))
-                        if self.engine == "onnxruntime" else None)
+        forced = engine is not None and engine != "torch"
+        self.session = (open_session(model_dir, self.precision.name, forced, model, export and makes_export(self.precision.name, forced), self.engine)
+                        if self.engine != "torch" else None)
         if self.session is not None:  # the graph does the work: the torch model is not kept
             self.model, self._autocast = None, nullcontext
-            self.precision = Precision(self.precision.name, f"{self.precision.why}; onnxruntime, {self.session.path}")
+            self.precision = Precision(self.precision.name, f"{self.precision.why}; {self.engine}, {self.session.path}")
         else:
             if model is None:  # the export went stale since load() looked: torch runs, and needs the weights
                 (_, model), owned = load_trained(str(model_dir)), True
@@ -266,7 +266,7 @@ def _runs_on_export(model_dir: str, device: str | None = None, dtype: str = "fp3
     request the device cannot honour is refused by the constructor, as without an export."""
     try:
         on, exported = _device(device), cache(lambda: export_ready(model_dir))  # checked once, and only where it matters
-        return choose_engine(engine, choose_precision(dtype, on), on, exported) == "onnxruntime" and exported()
+        return choose_engine(engine, choose_precision(dtype, on), on, exported) != "torch" and exported()
     except UserError:
         return False
 

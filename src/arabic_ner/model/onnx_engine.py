@@ -1,17 +1,18 @@
-"""The ONNX Runtime engine: a model's ONNX graphs (fp32 and dynamically quantised int8), kept in the
-model's folder, checked against its weights, and run for the Tagger.
+"""The ONNX engines: a model's ONNX graphs (fp32 and dynamically quantised int8), kept in the
+model's folder, checked against its weights, and run for the Tagger on ONNX Runtime or OpenVINO.
 
 ``arabic-ner export --model DIR`` (or the first ``--dtype int8`` run on a CPU) writes ``DIR/onnx/``:
 ``model.onnx`` (input_ids and attention_mask, any batch and length, to logits), ``model-int8.onnx``
 (its Linear layers' weights in int8, activations quantised on the fly) and ``export.json`` (the sha256
 of the weights it came from, the versions that made it, and how far it was from torch on a few
 batches). Hugging Face and the pipeline ignore the subfolder, so the directory stays a standard
-model directory. int8 on a CPU runs the int8 graph (making the export on first use); fp32 on a CPU
-runs the fp32 graph where a current export is there (never making one): torch's spans, without
-importing transformers' modelling code or reading the torch weights, so predict starts sooner.
-Every use checks that the graphs belong to the weights there now: an export from other weights is
-rebuilt, with a note, or refused, never used. Tagging imports onnxruntime only;
-``onnx`` (which onnxruntime's quantiser needs) only when a graph is made.
+model directory. int8 on a CPU runs the int8 graph on onnxruntime (making the export on first use);
+fp32 on a CPU runs the fp32 graph on onnxruntime, and bf16 on a CPU runs it on OpenVINO in bf16
+(:mod:`arabic_ner.model.openvino_engine`), where a current export is there (neither makes one):
+torch's spans, without importing transformers' modelling code or reading the torch weights, so
+predict starts sooner. Every use checks that the graphs belong to the weights there now: an export
+from other weights is rebuilt, with a note, or refused, never used. Tagging imports the engine's
+runtime only; ``onnx`` (which onnxruntime's quantiser needs) only when a graph is made.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .loading import WEIGHTS_RECORD, export_record, load_trained, weights_record
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("torch", "onnxruntime")
+ENGINES = ("torch", "onnxruntime", "openvino")
 EXPORT_DIR = WEIGHTS_RECORD.parent.name  # "onnx", inside the model's folder
 FP32_GRAPH, INT8_GRAPH, RECORD = "model.onnx", "model-int8.onnx", WEIGHTS_RECORD.name
 FORMAT = 2  # of export.json and the graphs (2: eager attention); an export of another number is rebuilt
@@ -38,36 +39,42 @@ OPSET = 17
 # The fp32 graph must give torch's logits to within this, relative to the largest logit, at export.
 FP32_TOLERANCE = 1e-3
 GRAPHS = {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}
-FALLBACKS = {"int8": "int8 runs on torch's quantize_dynamic", "fp32": "fp32 runs on torch"}  # where onnxruntime cannot run it
+# What each engine that runs an export runs, and on which graph: OpenVINO computes bf16 from the fp32 graph.
+RUNS = {"onnxruntime": {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}, "openvino": {"fp32": FP32_GRAPH, "bf16": FP32_GRAPH}}
+# The engine each precision runs on by default, on a CPU, from an export.
+EXPORT_ENGINE = {"int8": "onnxruntime", "fp32": "onnxruntime", "bf16": "openvino"}
+# what runs where the export's engine cannot
+FALLBACKS = {"int8": "int8 runs on torch's quantize_dynamic", "fp32": "fp32 runs on torch", "bf16": "bf16 runs on torch"}
 
 
 def choose_engine(requested: str | None, precision, device, exported=lambda: False) -> str:
-    """``torch`` or ``onnxruntime``, for ``precision`` on ``device``. ``None`` (auto): onnxruntime for
-    int8 on a CPU, and for fp32 on a CPU where ``exported()`` (the model's folder holds a current
-    export: fp32 on its graph gives torch's spans within a few percent of torch's speed, and starts
-    seconds sooner, without transformers' modelling code); torch for everything else. GPUs always
-    keep torch (bf16/fp16 autocast)."""
+    """``torch``, ``onnxruntime`` or ``openvino``, for ``precision`` on ``device``. ``None`` (auto):
+    onnxruntime for int8 on a CPU; where ``exported()`` (the model's folder holds a current export),
+    onnxruntime for fp32 and OpenVINO for bf16 on a CPU (the export's graph gives torch's spans at
+    about torch's speed, and starts seconds sooner, without transformers' modelling code); torch for
+    everything else. GPUs always keep torch (bf16/fp16 autocast)."""
     if requested not in (None, *ENGINES):
         raise UserError(f"--engine {requested}: choose one of {', '.join(ENGINES)}")
     if requested == "torch":
         return "torch"
     if device.type != "cpu":
-        if requested == "onnxruntime":
-            raise UserError("--engine onnxruntime runs on the CPU; on a GPU torch runs (bf16 or fp16 autocast): leave --engine out")
+        if requested is not None:
+            raise UserError(f"--engine {requested} runs on the CPU; on a GPU torch runs (bf16 or fp16 autocast): leave --engine out")
         return "torch"
-    if requested == "onnxruntime":
-        if precision.name not in GRAPHS:
-            raise UserError(f"--engine onnxruntime runs fp32 or int8 graphs, and this would run {precision.name}; "
-                            "give --dtype int8 (or fp32)")
-        return "onnxruntime"
-    if precision.name == "int8" or (precision.name == "fp32" and exported()):
-        return "onnxruntime"
+    if requested is not None:
+        if precision.name not in RUNS[requested]:
+            raise UserError(f"--engine {requested} runs {' or '.join(RUNS[requested])}, and this would run {precision.name}; "
+                            f"give --dtype {' or --dtype '.join(RUNS[requested])}")
+        return requested
+    if precision.name == "int8" or (precision.name in EXPORT_ENGINE and exported()):
+        return EXPORT_ENGINE[precision.name]
     return "torch"
 
 
 def makes_export(precision: str, forced: bool) -> bool:
     """Whether a run at ``precision`` makes a missing or stale export: int8 does (its speed is
-    onnxruntime's), and so does ``--engine onnxruntime``; fp32 only uses an export that is there."""
+    onnxruntime's), and so does a forced engine (``--engine onnxruntime`` or ``openvino``); fp32 and
+    bf16 only use an export that is there."""
     return forced or precision == "int8"
 
 
@@ -245,23 +252,23 @@ class OnnxSession:
 
 
 def open_session(model_dir: str | Path | None, precision: str, forced: bool, model=None,
-                 make: bool = True) -> OnnxSession | None:
-    """The session that runs ``precision`` (fp32 or int8) for the model in ``model_dir``, making or
-    remaking the export there when it is missing or belongs to other weights (unless ``make`` is
-    false: evaluate writes nothing into the model it scores). When onnxruntime cannot run it:
-    ``None``, and one line saying why; an error instead when ``forced`` (``--engine onnxruntime``).
-    ``model`` is the torch model loaded from ``model_dir``, if the caller has it (it spares loading
-    it again to export)."""
+                 make: bool = True, engine: str = "onnxruntime"):
+    """The session (an :class:`OnnxSession`, or an OpenVINO one for ``engine="openvino"``) that runs
+    ``precision`` for the model in ``model_dir``, making or remaking the export there when it is
+    missing or belongs to other weights (unless ``make`` is false: evaluate writes nothing into the
+    model it scores). When the engine cannot run it: ``None``, and one line saying why; an error
+    instead when ``forced`` (``--engine onnxruntime`` or ``openvino``). ``model`` is the torch model
+    loaded from ``model_dir``, if the caller has it (it spares loading it again to export)."""
     def fallback(why: str, fix: str) -> None:
         if forced:
-            raise UserError(f"--engine onnxruntime: {why}; {fix}, or use --engine torch")
+            raise UserError(f"--engine {engine}: {why}; {fix}, or use --engine torch")
         log.info(f"note: {why}, so {FALLBACKS[precision]}; {fix}")
         return None
 
     try:
-        import onnxruntime  # noqa: F401
+        __import__(engine)  # the engine's runtime: the package of the same name
     except ImportError:
-        return fallback("onnxruntime is not installed", "pip install onnxruntime to run it there")
+        return fallback(f"{engine} is not installed", f"pip install {engine} to run it there")
     if model_dir is None:
         return fallback("the model has no folder to keep its ONNX export in", "load it from the folder save_pretrained wrote")
     model_dir = Path(model_dir)
@@ -290,8 +297,12 @@ def open_session(model_dir: str | Path | None, precision: str, forced: bool, mod
                 return fallback(f"the ONNX export of {model_dir} failed ({type(exc).__name__}: {_first_line(exc)})",
                                 f"`arabic-ner export --model {model_dir}` shows the whole error")
         log.info(f"note: wrote {export_folder(model_dir)} in {time.perf_counter() - start:.1f} s")
-    graph = export_folder(model_dir) / GRAPHS[precision]
+    graph = export_folder(model_dir) / RUNS[engine][precision]
     try:
+        if engine == "openvino":
+            from .openvino_engine import OpenVinoSession
+
+            return OpenVinoSession(graph, precision)
         return OnnxSession(graph)
     except Exception as exc:  # a graph damaged after it was written (a cut copy, a bad disk): torch still runs the model
         return fallback(f"{graph} cannot be opened ({type(exc).__name__}: {_first_line(exc)})",
