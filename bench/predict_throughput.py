@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.predict_throughput                 # the full run: about 15 minutes on 2 cores
     .venv/bin/python -m bench.predict_throughput --docs 12 --skip-rss --skip-int8 --skip-startup
     .venv/bin/python -m bench.predict_throughput --rss-only --rss-documents 10000,100000 --rss-formats jsonl,conll
+    .venv/bin/python -m bench.predict_throughput --rss-only --rss-export      # the model exported: bf16 on OpenVINO
 
 Everything is built here, offline: a WordPiece tokenizer learnt from data/raw and a randomly
 initialised BERT-base-size token classifier (12 layers, hidden 768), saved to a model folder as
@@ -38,7 +39,8 @@ nothing about rounding or quantisation error.
 Start-up: a fresh process tagging one paragraph, launch to exit, the pipeline against
 ``arabic-ner predict`` at each dtype. Peak RSS of predict for 1,000, 10,000 and 100,000 documents
 (``--rss-documents``; each a paragraph of data/raw, cycled, with its own id) is measured in fresh
-processes, per output format (``--rss-formats``), with a 2-layer model of the same tokenizer. The
+processes, per output format (``--rss-formats``), with a 2-layer model of the same tokenizer
+(``--rss-export``: with its ONNX export, so predict runs on the engine the export gives it). The
 run ends with the goals of issues 16 and 30, each with its measured value; ``--rss-only`` measures
 the memory alone.
 """
@@ -271,13 +273,20 @@ def peak_rss(model_dir: Path, n_docs: int, work: Path, fmt: str = "jsonl") -> fl
     return int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
-def print_rss(tokenizer, work: Path, counts: list[int], formats: list[str]) -> dict:
-    """Peak RSS of predict per output format and number of documents, each against the first count."""
+def print_rss(tokenizer, work: Path, counts: list[int], formats: list[str], exported: bool = False) -> dict:
+    """Peak RSS of predict per output format and number of documents, each against the first count.
+    ``exported``: the model has its ONNX export, so predict runs on the engine that gives it (on a CPU
+    with native bf16, OpenVINO at the default dtype)."""
     from arabic_ner.model.building import save_model
 
     small = work / "rss-model"
-    save_model(base_model(tokenizer, layers=2, hidden=256, heads=4, intermediate=1024), tokenizer, small)
-    print("\narabic-ner predict peak RSS (VmHWM), a fresh process per run, a 2-layer model:")
+    model = base_model(tokenizer, layers=2, hidden=256, heads=4, intermediate=1024)
+    save_model(model, tokenizer, small)
+    if exported:
+        from arabic_ner.model.onnx_engine import export
+
+        export(small, model)
+    print(f"\narabic-ner predict peak RSS (VmHWM), a fresh process per run, a 2-layer model{' with its ONNX export' if exported else ''}:")
     rss = {}
     for fmt in formats:
         for n in counts:
@@ -345,6 +354,7 @@ def main() -> None:
     parser.add_argument("--rss-only", action="store_true", help="only the memory runs")
     parser.add_argument("--rss-documents", type=lambda s: [int(n) for n in s.split(",")], default=[1000, 10000, 100000],
                         help="documents per memory run, comma-separated (default 1000,10000,100000)")
+    parser.add_argument("--rss-export", action="store_true", help="the memory runs' model has its ONNX export (bf16: OpenVINO)")
     parser.add_argument("--rss-formats", type=lambda s: s.split(","), default=["jsonl"],
                         help="output formats of the memory runs, comma-separated (default jsonl)")
     parser.add_argument("--skip-int8", action="store_true")
@@ -365,7 +375,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.rss_only:
-            print_rss(tokenizer, work, args.rss_documents, args.rss_formats)
+            print_rss(tokenizer, work, args.rss_documents, args.rss_formats, args.rss_export)
             return
         run(args, tokenizer, work)
 
@@ -445,7 +455,7 @@ def run(args, tokenizer, work: Path) -> None:
     seconds = {} if args.skip_startup else startup(model_dir, work, contenders, 7)
     print_goals(ratios, efficiency, agreement, contenders, seconds)
     if not args.skip_rss:
-        print_rss(tokenizer, work, args.rss_documents, args.rss_formats)
+        print_rss(tokenizer, work, args.rss_documents, args.rss_formats, args.rss_export)
 
 
 def peer_line() -> str:
