@@ -11,7 +11,7 @@ provider has no bf16 MatMul or Gemm.
 OpenVINO's cache of per-shape executors is left at its default (5,000 entries): predict's memory
 grows over the first thousands of documents and then stays flat, and bounded at 16 entries the
 bench's paragraphs ran 12-26% slower (docs/benchmarks.md, Memory). A BERT-base compiled in bf16
-holds more memory than torch's bf16 model (about 1.16 against 0.90 GiB at peak): ``--engine
+holds more memory than torch's bf16 model (a peak of about 1,160 against 900 MiB): ``--engine
 torch`` keeps the smaller one.
 """
 
