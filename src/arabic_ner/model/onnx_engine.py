@@ -38,9 +38,9 @@ FORMAT = 2  # of export.json and the graphs (2: eager attention); an export of a
 OPSET = 17
 # The fp32 graph must give torch's logits to within this, relative to the largest logit, at export.
 FP32_TOLERANCE = 1e-3
-GRAPHS = {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}
+GRAPHS = {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}  # the export's graphs, which onnxruntime runs as they are
 # What each engine that runs an export runs, and on which graph: OpenVINO computes bf16 from the fp32 graph.
-RUNS = {"onnxruntime": {"fp32": FP32_GRAPH, "int8": INT8_GRAPH}, "openvino": {"fp32": FP32_GRAPH, "bf16": FP32_GRAPH}}
+RUNS = {"onnxruntime": GRAPHS, "openvino": {"fp32": FP32_GRAPH, "bf16": FP32_GRAPH}}
 # The engine each precision runs on by default, on a CPU, from an export.
 EXPORT_ENGINE = {"int8": "onnxruntime", "fp32": "onnxruntime", "bf16": "openvino"}
 # what runs where the export's engine cannot
